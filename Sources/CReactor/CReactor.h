@@ -68,6 +68,8 @@ static inline int creactor_set_nonblocking(int fd) {
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+static inline int creactor_get_status_flags(int fd) { return fcntl(fd, F_GETFL); }
+
 static inline int creactor_open_readonly(const char *path) { return open(path, O_RDONLY | O_CLOEXEC); }
 
 /// The XSI strerror_r, by its glibc symbol: which variant <string.h> declares depends on feature macros

@@ -60,6 +60,9 @@ public final class SocketTransport: Transport, EventHandler {
 
     // MARK: Interest
 
+    /// What the loop polls this socket for; nil when not registered (tests).
+    var currentInterest: Interest? { registration.flatMap { loop.interest(of: $0) } }
+
     private var desiredInterest: Interest {
         var interest: Interest = []
         if !isReadingPaused && !isInputFinished { interest.insert(.read) }
