@@ -301,7 +301,8 @@ open class BaseHTTPRequestHandler {
         case .connect: try doCONNECT()
         case .other: try doMethod(command)
         }
-        wfile.flush()
+        // Python ends with `wfile.flush()`; here the connection writes once it has handled every
+        // request of the current read, so that pipelined responses leave in one system call.
     }
 
     /// Python's `handle_expect_100()`: asked when a request says `Expect: 100-continue` (and both

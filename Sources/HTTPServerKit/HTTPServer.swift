@@ -35,8 +35,8 @@ open class HTTPServer: @unchecked Sendable {
     public var ipv6Only: Bool?
     /// Limits and timeouts of each connection.
     public let configuration: ServerConfiguration
-    /// The reactor this server runs on.
-    public let loop: EventLoop
+    /// The reactor this server runs on (nil for a server of in-memory transports).
+    public let loop: EventLoop?
 
     private var listener: ListeningSocket?
     private let context: ConnectionContext
@@ -78,17 +78,18 @@ open class HTTPServer: @unchecked Sendable {
         self.requestedAddress = (address.0, address.1)
         self.serverAddress = (address.0, address.1)
         self.configuration = configuration
-        self.loop = try EventLoop()
+        let loop = clock == nil ? try EventLoop() : nil
+        self.loop = loop
         let log = LogSink(logDestination)
         var handleError: (any Error, SocketAddress?) -> Void = { _, _ in }
         self.context = ConnectionContext(
-            configuration: configuration, clock: clock ?? loop, wallClock: wallClock, log: log,
+            configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
             server: nil, makeHandler: handlerFactory, handleError: { handleError($0, $1) })
+        _ = loop
         context.server = self
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
-        if clock == nil {
+        if let loop {
             let flushTimer = Timer { log.flush() }
-            let loop = self.loop
             log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
         }
         context.onConnectionClosed = { [unowned self] connection in
@@ -127,7 +128,7 @@ open class HTTPServer: @unchecked Sendable {
 
     /// Python's `server_activate()`: starts accepting connections on the reactor.
     open func serverActivate() throws {
-        guard let listener else { return }
+        guard let listener, let loop else { return }
         try loop.startAccepting(listener) { [unowned self] transport, peer in
             self.accepted(transport, peer: peer)
         }
@@ -161,7 +162,7 @@ open class HTTPServer: @unchecked Sendable {
 
     /// Python's `serve_forever()`: serves on the calling thread until `shutdown()`.
     open func serveForever() throws {
-        guard state.begin() else { return }
+        guard let loop, state.begin() else { return }
         defer {
             context.log.flush()
             state.end()
@@ -173,11 +174,11 @@ open class HTTPServer: @unchecked Sendable {
     /// waits until `serveForever()` has returned, as Python's does. From the server's own thread
     /// (a handler) it stops the loop after the current wake-up and returns at once.
     open func shutdown() {
+        guard let loop else { return }
         if loop.inLoopThread {
             loop.stop()
             return
         }
-        let loop = self.loop
         loop.execute { loop.stop() }
         state.waitUntilStopped()
     }
@@ -185,7 +186,7 @@ open class HTTPServer: @unchecked Sendable {
     /// Python's `server_close()`: closes the listening socket and every connection.
     open func serverClose() {
         if let listener {
-            loop.stopAccepting(listener)
+            loop?.stopAccepting(listener)
             listener.close()
             self.listener = nil
         }
