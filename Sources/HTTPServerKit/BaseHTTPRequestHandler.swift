@@ -488,6 +488,11 @@ open class BaseHTTPRequestHandler {
             if !framed && !closeConnection {
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 closeConnection = true
+                state.sentConnectionHeader = true
+            } else if connection.isCloseForced && closeConnection && !state.sentConnectionHeader {
+                // The server ends this connection (shutdown, request limit): say so.
+                Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
+                state.sentConnectionHeader = true
             }
         }
         Self.crlf.withUnsafeBytes { connection.writeHead($0) }

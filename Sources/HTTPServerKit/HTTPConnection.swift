@@ -54,6 +54,9 @@ final class HTTPConnection: TransportDelegate {
     private var timer: Timer!
     private var armedDeadline: Instant?
     private(set) var requestCount = 0
+    /// The server decided this connection ends after the current response (shutdown, request
+    /// limit): the response says `Connection: close`.
+    private(set) var isCloseForced = false
     /// What happens to the current request's body.
     private enum BodyMode {
         /// Received whole into `rfile` before the handler runs (bounded by `maxBodySize`).
@@ -312,6 +315,10 @@ final class HTTPConnection: TransportDelegate {
         isBodyComplete = false
         let handler = ensureHandler()
         handler.beginRequest()
+        if let limit = context.configuration.maxRequestsPerConnection, requestCount >= limit {
+            isCloseForced = true
+        }
+        if isCloseForced { handler.closeConnection = true }
         let head = parser.head
         state = .readingBody
         if head.framing == .none {
@@ -699,9 +706,13 @@ final class HTTPConnection: TransportDelegate {
 
     /// Begins a graceful close: an idle connection closes now; a busy one after its response.
     func closeWhenIdle() {
+        isCloseForced = true
         switch state {
-        case .awaitingRequest where !parser.isMidMessage:
-            if output.isEmpty { close() } else { state = .closingAfterOutput }
+        case .awaitingRequest where !parser.isMidMessage && pending.isEmpty:
+            // Idle: shut the write side and linger, so that a request already on its way is read
+            // and dropped rather than answered with a reset.
+            state = .closingAfterOutput
+            flushOutput()
         case .awaitingRequest, .readingHead, .readingBody, .dispatching, .responding:
             handler?.closeConnection = true
         case .closingAfterOutput, .lingering, .closed:
