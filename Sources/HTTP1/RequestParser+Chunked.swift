@@ -87,7 +87,7 @@ extension RequestParser {
                 while true {
                     let event: FieldLineScanner.Event
                     do {
-                        event = try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength)
+                        event = try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength, table: table)
                     } catch {
                         throw error.kind == .badHeader ? .badChunk : error
                     }

@@ -211,8 +211,8 @@ public struct RequestParser: Sendable {
                 state = .target
                 i &+= 1
             case .target:
-                let stop = min(end, requestLineLimit)
-                while i < stop && table[Int(p[i])] & ByteClass.target != 0 { i &+= 1 }
+                i = ByteClass.skip(p, from: i, to: min(end, requestLineLimit), lowestValid: 0x21,
+                                   byteClass: ByteClass.target, table: table)
                 if i == end { break scanning }
                 let b = p[i]
                 if i >= requestLineLimit && b != .cr { throw .requestLineTooLong }
@@ -261,7 +261,7 @@ public struct RequestParser: Sendable {
                 return .head(consumed: i)
             case .fieldLines:
                 while true {
-                    switch try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength) {
+                    switch try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength, table: table) {
                     case .needMore:
                         break scanning
                     case .field(let field):
