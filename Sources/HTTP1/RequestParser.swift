@@ -5,6 +5,19 @@
 /// call. The parser remembers how far it scanned, so no byte is examined twice.
 /// In the head phase nothing is consumed until the head is complete, so the
 /// head's ranges are all into the buffer of the call that returns `.head`.
+/// (Complete leading empty lines, before any request byte, are consumed as they
+/// come, so a peer sending only CRLFs cannot make the connection hold them.)
+///
+/// Where RFC 9112 leaves a choice, the parser takes the strict one:
+/// - A bare LF or a bare CR ends nothing: 400 (§2.2 allows LF; rejecting cannot desynchronise).
+/// - obs-fold and whitespace before the colon or before the first field: 400 (§5.1, §5.2).
+/// - NUL and other control bytes (except HTAB) in values: 400, never replaced by SP (RFC 9110 §5.5).
+/// - Transfer-Encoding in an HTTP/1.0 request: 400 (§6.1); with Content-Length: 400 (§6.3).
+/// - The request-target's form must fit the method: `*` only for OPTIONS, authority-form
+///   only (and always) for CONNECT, absolute-form only as `scheme://...` (§3.2).
+/// - CONNECT gets no body whatever its fields say; the bytes after its head belong to the tunnel.
+/// Python compatibility: `GET /path` (two words) is HTTP/0.9; HTTP/1.x for x ≥ 2 is accepted;
+/// a missing Host is accepted unless `ParserLimits.requireHost`.
 public struct RequestParser: Sendable {
     /// Where in the grammar the next byte falls.
     enum State: Sendable {
