@@ -28,35 +28,35 @@ final class HTTPConnection: TransportDelegate {
         case closed
     }
 
-    private(set) var state: State = .awaitingRequest
+    @exclusivity(unchecked) private(set) var state: State = .awaitingRequest
     let transport: Transport
     let context: ConnectionContext
     let peer: SocketAddress?
-    private(set) var parser: RequestParser
-    private(set) var handler: BaseHTTPRequestHandler?
-    private var output = OutputQueue()
+    @exclusivity(unchecked) private(set) var parser: RequestParser
+    @exclusivity(unchecked) private(set) var handler: BaseHTTPRequestHandler?
+    @exclusivity(unchecked) private var output = OutputQueue()
     /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
     /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
-    private var pending: [UInt8] = []
+    @exclusivity(unchecked) private var pending: [UInt8] = []
     /// The bytes `parser.head`'s ranges point into, while a request is being handled.
-    private(set) var headBytes: UnsafeRawBufferPointer?
+    @exclusivity(unchecked) private(set) var headBytes: UnsafeRawBufferPointer?
     /// A copy of the head, made only when its body spans several reads.
-    private var savedHead: [UInt8] = []
-    private var isHeadSaved = false
-    private var headLength = 0
+    @exclusivity(unchecked) private var savedHead: [UInt8] = []
+    @exclusivity(unchecked) private var isHeadSaved = false
+    @exclusivity(unchecked) private var headLength = 0
     /// The connection stopped reading because too much output is queued.
-    private var isPausedForOutput = false
-    private var isReadingPaused = false
-    private var peerClosedInput = false
+    @exclusivity(unchecked) private var isPausedForOutput = false
+    @exclusivity(unchecked) private var isReadingPaused = false
+    @exclusivity(unchecked) private var peerClosedInput = false
     /// When the current phase times out, and the timer that watches it (armed lazily: a deadline
     /// that moves later does not touch the timer wheel).
-    private var deadline = Instant(nanoseconds: .max)
+    @exclusivity(unchecked) private var deadline = Instant(nanoseconds: .max)
     private var timer: Timer!
-    private var armedDeadline: Instant?
-    private(set) var requestCount = 0
+    @exclusivity(unchecked) private var armedDeadline: Instant?
+    @exclusivity(unchecked) private(set) var requestCount = 0
     /// The server decided this connection ends after the current response (shutdown, request
     /// limit): the response says `Connection: close`.
-    private(set) var isCloseForced = false
+    @exclusivity(unchecked) private(set) var isCloseForced = false
     /// What happens to the current request's body.
     private enum BodyMode {
         /// Received whole into `rfile` before the handler runs (bounded by `maxBodySize`).
@@ -66,14 +66,14 @@ final class HTTPConnection: TransportDelegate {
         /// Not read: the handler refused it in `handleExpect100()`.
         case refused
     }
-    private var bodyMode = BodyMode.buffered
+    @exclusivity(unchecked) private var bodyMode = BodyMode.buffered
     private let bufferedBodyLimit: Int?
-    private var isBodyComplete = false
+    @exclusivity(unchecked) private var isBodyComplete = false
     /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
-    private(set) var isResponseDeferred = false
+    @exclusivity(unchecked) private(set) var isResponseDeferred = false
     /// Called once when all queued output has been written (`wfile.whenDrained`).
-    private var drainWaiters: [() -> Void] = []
-    var response = ResponseState()
+    @exclusivity(unchecked) private var drainWaiters: [() -> Void] = []
+    @exclusivity(unchecked) var response = ResponseState()
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
@@ -86,7 +86,7 @@ final class HTTPConnection: TransportDelegate {
         limits.maxBodySize = nil
         self.parser = RequestParser(limits: limits)
         self.timer = Timer { [unowned self] in self.timerFired() }
-        setDeadline(after: context.configuration.idleTimeout)
+        setDeadline(after: context.idleTimeout)
     }
 
     // MARK: Transport events
@@ -216,9 +216,9 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 if state == .awaitingRequest && parser.isMidMessage {
                     state = .readingHead
-                    setDeadline(after: context.configuration.headTimeout)
+                    setDeadline(after: context.headTimeout)
                 } else if state == .readingBody || state == .responding {
-                    setDeadline(after: context.configuration.bodyTimeout)
+                    setDeadline(after: context.bodyTimeout)
                 }
                 return offset
             case .head(let consumed):
@@ -314,7 +314,8 @@ final class HTTPConnection: TransportDelegate {
         bodyMode = .buffered
         isBodyComplete = false
         let handler = ensureHandler()
-        handler.beginRequest()
+        let method = withHeadBytes { KnownMethod(UnsafeRawBufferPointer(rebasing: $0[parser.head.method])) }
+        handler.beginRequest(method: method)
         if let limit = context.configuration.maxRequestsPerConnection, requestCount >= limit {
             isCloseForced = true
         }
@@ -324,7 +325,7 @@ final class HTTPConnection: TransportDelegate {
         if head.framing == .none {
             return  // the parser reports `.end` next
         }
-        setDeadline(after: context.configuration.bodyTimeout)
+        setDeadline(after: context.bodyTimeout)
         let streams = handler.wantsStreamingBody()
         if !streams, let limit = bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
             failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
@@ -474,7 +475,7 @@ final class HTTPConnection: TransportDelegate {
         } else {
             parser.reset()
             state = .awaitingRequest
-            setDeadline(after: context.configuration.idleTimeout)
+            setDeadline(after: context.idleTimeout)
         }
     }
 
@@ -515,6 +516,10 @@ final class HTTPConnection: TransportDelegate {
 
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
         output.append(bytes, pool: context.pool)
+    }
+
+    func writeHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        output.appendHeaderLine(name, value, pool: context.pool)
     }
 
     func markHead() -> OutputQueue.Mark { output.mark() }
@@ -559,7 +564,7 @@ final class HTTPConnection: TransportDelegate {
             }
             if !done {
                 transport.awaitWritable()
-                setDeadline(after: context.configuration.sendTimeout)
+                setDeadline(after: context.sendTimeout)
                 if output.count > context.configuration.outputHighWatermark { pauseForOutput() }
                 return
             }
@@ -583,7 +588,7 @@ final class HTTPConnection: TransportDelegate {
             if state == .awaitingRequest && peerClosedInput && pending.isEmpty {
                 finishInput()
             } else if state == .awaitingRequest {
-                setDeadline(after: context.configuration.idleTimeout)
+                setDeadline(after: context.idleTimeout)
             }
         case .dispatching, .responding, .lingering, .closed:
             break
@@ -626,14 +631,14 @@ final class HTTPConnection: TransportDelegate {
         state = .lingering
         transport.shutdownWrite()
         resumeReading()
-        setDeadline(after: context.configuration.lingerTimeout, force: true)
+        setDeadline(after: context.lingerTimeout, force: true)
     }
 
     // MARK: Time
 
-    private func setDeadline(after duration: Duration, force: Bool = false) {
+    private func setDeadline(after nanoseconds: Int64, force: Bool = false) {
         let now = context.clock.now
-        let new = now.advanced(by: duration)
+        let new = Instant(nanoseconds: now.nanoseconds &+ nanoseconds)
         deadline = new
         if let armed = armedDeadline, armed <= new, !force {
             return  // fires early and re-arms itself for the later deadline
