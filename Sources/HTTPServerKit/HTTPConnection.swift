@@ -50,6 +50,11 @@ final class HTTPConnection: TransportDelegate {
     @exclusivity(unchecked) private var peerClosedInput = false
     /// When the current phase times out, and the timer that watches it (armed lazily: a deadline
     /// that moves later does not touch the timer wheel).
+    @exclusivity(unchecked) private var isSendDeadline = false
+    /// The context's clock and pool, held without reference counting (the context outlives every
+    /// connection).
+    private unowned(unsafe) let clock: TimerScheduler
+    private unowned(unsafe) let pool: BufferPool
     @exclusivity(unchecked) private var deadline = Instant(nanoseconds: .max)
     private var timer: Timer!
     @exclusivity(unchecked) private var armedDeadline: Instant?
@@ -78,6 +83,8 @@ final class HTTPConnection: TransportDelegate {
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
         self.context = context
+        self.clock = context.clock
+        self.pool = context.pool
         self.peer = peer
         // The parser does not enforce the body limit: it applies to buffered bodies only, and
         // whether a body is buffered or streamed is the handler's choice, made after the head.
@@ -103,7 +110,7 @@ final class HTTPConnection: TransportDelegate {
         if pending.isEmpty {
             let used = process(bytes)
             if used < bytes.count && acceptsInput {
-                if pending.capacity == 0 { pending = context.pool.take() }
+                if pending.capacity == 0 { pending = pool.take() }
                 pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
             }
         } else {
@@ -253,7 +260,7 @@ final class HTTPConnection: TransportDelegate {
                 failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
                 return
             }
-            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = context.pool.take() }
+            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = pool.take() }
             handler.rfile.storage.append(contentsOf: bytes)
         case .streaming:
             handler?.rfile.deliver(bytes)
@@ -281,7 +288,7 @@ final class HTTPConnection: TransportDelegate {
             buffer.removeSubrange(0..<used)
             swap(&buffer, &pending)
         } else {
-            context.pool.give(&buffer)
+            pool.give(&buffer)
         }
         if peerClosedInput && acceptsInput && pending.isEmpty {
             finishInput()
@@ -294,7 +301,7 @@ final class HTTPConnection: TransportDelegate {
     private func saveHead() {
         guard let head = headBytes else { return }
         let length = headLength
-        if savedHead.capacity == 0 { savedHead = context.pool.take() }
+        if savedHead.capacity == 0 { savedHead = pool.take() }
         savedHead.removeAll(keepingCapacity: true)
         savedHead.append(contentsOf: UnsafeRawBufferPointer(rebasing: head[0..<min(length, head.count)]))
         isHeadSaved = true
@@ -429,7 +436,7 @@ final class HTTPConnection: TransportDelegate {
         context.handleError(error, peer)
         if !response.hasFinalStatus && !response.wroteRawBytes {
             if let mark = response.headMark {
-                output.rollBack(to: mark, pool: context.pool)
+                output.rollBack(to: mark, pool: pool)
             }
             response = ResponseState()
             handler.sendError(500)
@@ -442,7 +449,7 @@ final class HTTPConnection: TransportDelegate {
     private func checkResponse(_ handler: BaseHTTPRequestHandler) {
         if let mark = response.headMark {
             // A head that was started and never ended: nothing of it has been written.
-            output.rollBack(to: mark, pool: context.pool)
+            output.rollBack(to: mark, pool: pool)
             response.headMark = nil
             handler.logError("response head not ended by endHeaders(); sending 500")
             response = ResponseState()
@@ -466,8 +473,8 @@ final class HTTPConnection: TransportDelegate {
         guard let handler else { return }
         handler.endRequest()
         response = ResponseState()
-        handler.rfile.reset(pool: context.pool)
-        if isHeadSaved { context.pool.give(&savedHead); isHeadSaved = false }
+        handler.rfile.reset(pool: pool)
+        if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
         headBytes = nil
         if handler.closeConnection {
             state = .closingAfterOutput
@@ -482,7 +489,7 @@ final class HTTPConnection: TransportDelegate {
     /// Forgets the request in progress (no more input will be parsed on this connection).
     private func cancelRequest() {
         headBytes = nil
-        if !pending.isEmpty { context.pool.give(&pending) }
+        if !pending.isEmpty { pool.give(&pending) }
     }
 
     enum FailureDetail {
@@ -515,11 +522,11 @@ final class HTTPConnection: TransportDelegate {
     var outputCount: Int { output.count }
 
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
-        output.append(bytes, pool: context.pool)
+        output.append(bytes, pool: pool)
     }
 
     func writeHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        output.appendHeaderLine(name, value, pool: context.pool)
+        output.appendHeaderLine(name, value, pool: pool)
     }
 
     func markHead() -> OutputQueue.Mark { output.mark() }
@@ -528,9 +535,9 @@ final class HTTPConnection: TransportDelegate {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
         if allowed == bytes.count {
-            output.append(bytes, pool: context.pool)
+            output.append(bytes, pool: pool)
         } else {
-            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: context.pool) }
+            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: pool) }
         }
         if state == .responding { flushOutput() }
     }
@@ -538,7 +545,7 @@ final class HTTPConnection: TransportDelegate {
     func writeBody(_ bytes: UnsafeRawBufferPointer) {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
-        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: context.pool)
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: pool)
         if state == .responding { flushOutput() }
     }
 
@@ -557,7 +564,7 @@ final class HTTPConnection: TransportDelegate {
         if !output.isEmpty {
             let done: Bool
             do {
-                done = try output.flush(to: transport, pool: context.pool)
+                done = try output.flush(to: transport, pool: pool)
             } catch {
                 close()
                 return
@@ -565,6 +572,7 @@ final class HTTPConnection: TransportDelegate {
             if !done {
                 transport.awaitWritable()
                 setDeadline(after: context.sendTimeout)
+                isSendDeadline = true
                 if output.count > context.configuration.outputHighWatermark { pauseForOutput() }
                 return
             }
@@ -587,7 +595,8 @@ final class HTTPConnection: TransportDelegate {
             }
             if state == .awaitingRequest && peerClosedInput && pending.isEmpty {
                 finishInput()
-            } else if state == .awaitingRequest {
+            } else if state == .awaitingRequest && isSendDeadline {
+                // The send timeout was watching a blocked write; idle time starts now.
                 setDeadline(after: context.idleTimeout)
             }
         case .dispatching, .responding, .lingering, .closed:
@@ -637,22 +646,23 @@ final class HTTPConnection: TransportDelegate {
     // MARK: Time
 
     private func setDeadline(after nanoseconds: Int64, force: Bool = false) {
-        let now = context.clock.now
+        isSendDeadline = false
+        let now = clock.now
         let new = Instant(nanoseconds: now.nanoseconds &+ nanoseconds)
         deadline = new
         if let armed = armedDeadline, armed <= new, !force {
             return  // fires early and re-arms itself for the later deadline
         }
         armedDeadline = new
-        context.clock.arm(timer, at: new)
+        clock.arm(timer, at: new)
     }
 
     private func timerFired() {
         armedDeadline = nil
-        let now = context.clock.now
+        let now = clock.now
         if now < deadline {
             armedDeadline = deadline
-            context.clock.arm(timer, at: deadline)
+            clock.arm(timer, at: deadline)
             return
         }
         if !output.isEmpty && state != .lingering {
@@ -692,17 +702,17 @@ final class HTTPConnection: TransportDelegate {
     func close() {
         guard state != .closed else { return }
         state = .closed
-        context.clock.disarm(timer)
+        clock.disarm(timer)
         armedDeadline = nil
-        output.discard(pool: context.pool)
-        if !pending.isEmpty || pending.capacity > 0 { context.pool.give(&pending) }
-        if savedHead.capacity > 0 { context.pool.give(&savedHead) }
+        output.discard(pool: pool)
+        if !pending.isEmpty || pending.capacity > 0 { pool.give(&pending) }
+        if savedHead.capacity > 0 { pool.give(&savedHead) }
         headBytes = nil
         drainWaiters.removeAll()
         transport.close()
         if let handler {
             if bodyMode == .streaming && !isBodyComplete { handler.rfile.streamEnded(complete: false) }
-            handler.rfile.reset(pool: context.pool)
+            handler.rfile.reset(pool: pool)
             handler.finish()
             handler.detach()
         }
