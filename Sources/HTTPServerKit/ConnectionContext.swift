@@ -24,6 +24,8 @@ final class ConnectionContext {
     let idleTimeout: Int64
     let sendTimeout: Int64
     let lingerTimeout: Int64
+    /// Every connection's current deadline.
+    let timeouts: TimeoutQueue
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
         let (seconds, attoseconds) = duration.components
@@ -40,6 +42,9 @@ final class ConnectionContext {
         self.sendTimeout = Self.nanoseconds(configuration.sendTimeout)
         self.lingerTimeout = Self.nanoseconds(configuration.lingerTimeout)
         self.clock = clock
+        self.timeouts = TimeoutQueue(clock: clock, durations: [
+            .idle: idleTimeout, .head: headTimeout, .body: bodyTimeout, .send: sendTimeout, .linger: lingerTimeout,
+        ])
         self.wallClock = wallClock
         self.log = log
         self.server = server

@@ -48,16 +48,14 @@ final class HTTPConnection: TransportDelegate {
     @exclusivity(unchecked) private var isPausedForOutput = false
     @exclusivity(unchecked) private var isReadingPaused = false
     @exclusivity(unchecked) private var peerClosedInput = false
-    /// When the current phase times out, and the timer that watches it (armed lazily: a deadline
-    /// that moves later does not touch the timer wheel).
-    @exclusivity(unchecked) private var isSendDeadline = false
-    /// The context's clock and pool, held without reference counting (the context outlives every
-    /// connection).
-    private unowned(unsafe) let clock: TimerScheduler
+    /// The context's pool, held without reference counting (the context outlives every connection).
     private unowned(unsafe) let pool: BufferPool
-    @exclusivity(unchecked) private var deadline = Instant(nanoseconds: .max)
-    private var timer: Timer!
-    @exclusivity(unchecked) private var armedDeadline: Instant?
+    /// This connection's place in the context's `TimeoutQueue` (managed by the queue).
+    static let noTimeout: UInt8 = .max
+    @exclusivity(unchecked) var timeoutKind: UInt8 = HTTPConnection.noTimeout
+    @exclusivity(unchecked) var timeoutDeadline: Int64 = .max
+    @exclusivity(unchecked) unowned(unsafe) var timeoutPrevious: HTTPConnection?
+    @exclusivity(unchecked) unowned(unsafe) var timeoutNext: HTTPConnection?
     @exclusivity(unchecked) private(set) var requestCount = 0
     /// The server decided this connection ends after the current response (shutdown, request
     /// limit): the response says `Connection: close`.
@@ -83,7 +81,6 @@ final class HTTPConnection: TransportDelegate {
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
         self.context = context
-        self.clock = context.clock
         self.pool = context.pool
         self.peer = peer
         // The parser does not enforce the body limit: it applies to buffered bodies only, and
@@ -92,8 +89,7 @@ final class HTTPConnection: TransportDelegate {
         self.bufferedBodyLimit = limits.maxBodySize
         limits.maxBodySize = nil
         self.parser = RequestParser(limits: limits)
-        self.timer = Timer { [unowned self] in self.timerFired() }
-        setDeadline(after: context.idleTimeout)
+        context.timeouts.schedule(self, .idle)
     }
 
     // MARK: Transport events
@@ -223,9 +219,9 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 if state == .awaitingRequest && parser.isMidMessage {
                     state = .readingHead
-                    setDeadline(after: context.headTimeout)
+                    context.timeouts.schedule(self, .head)
                 } else if state == .readingBody || state == .responding {
-                    setDeadline(after: context.bodyTimeout)
+                    context.timeouts.schedule(self, .body)
                 }
                 return offset
             case .head(let consumed):
@@ -332,7 +328,7 @@ final class HTTPConnection: TransportDelegate {
         if head.framing == .none {
             return  // the parser reports `.end` next
         }
-        setDeadline(after: context.bodyTimeout)
+        context.timeouts.schedule(self, .body)
         let streams = handler.wantsStreamingBody()
         if !streams, let limit = bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
             failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
@@ -482,7 +478,7 @@ final class HTTPConnection: TransportDelegate {
         } else {
             parser.reset()
             state = .awaitingRequest
-            setDeadline(after: context.idleTimeout)
+            context.timeouts.schedule(self, .idle)
         }
     }
 
@@ -571,8 +567,7 @@ final class HTTPConnection: TransportDelegate {
             }
             if !done {
                 transport.awaitWritable()
-                setDeadline(after: context.sendTimeout)
-                isSendDeadline = true
+                context.timeouts.schedule(self, .send)
                 if output.count > context.configuration.outputHighWatermark { pauseForOutput() }
                 return
             }
@@ -595,9 +590,14 @@ final class HTTPConnection: TransportDelegate {
             }
             if state == .awaitingRequest && peerClosedInput && pending.isEmpty {
                 finishInput()
-            } else if state == .awaitingRequest && isSendDeadline {
-                // The send timeout was watching a blocked write; idle time starts now.
-                setDeadline(after: context.idleTimeout)
+            } else if timeoutKind == TimeoutQueue.Kind.send.rawValue {
+                // The send timeout was watching a blocked write; the state's own timeout resumes.
+                switch state {
+                case .awaitingRequest: context.timeouts.schedule(self, parser.isMidMessage ? .head : .idle)
+                case .readingHead: context.timeouts.schedule(self, .head)
+                case .readingBody: context.timeouts.schedule(self, .body)
+                default: break
+                }
             }
         case .dispatching, .responding, .lingering, .closed:
             break
@@ -640,59 +640,33 @@ final class HTTPConnection: TransportDelegate {
         state = .lingering
         transport.shutdownWrite()
         resumeReading()
-        setDeadline(after: context.lingerTimeout, force: true)
+        context.timeouts.schedule(self, .linger)
     }
 
     // MARK: Time
 
-    private func setDeadline(after nanoseconds: Int64, force: Bool = false) {
-        isSendDeadline = false
-        let now = clock.now
-        let new = Instant(nanoseconds: now.nanoseconds &+ nanoseconds)
-        deadline = new
-        if let armed = armedDeadline, armed <= new, !force {
-            return  // fires early and re-arms itself for the later deadline
-        }
-        armedDeadline = new
-        clock.arm(timer, at: new)
-    }
-
-    private func timerFired() {
-        armedDeadline = nil
-        let now = clock.now
-        if now < deadline {
-            armedDeadline = deadline
-            clock.arm(timer, at: deadline)
-            return
-        }
-        if !output.isEmpty && state != .lingering {
-            // The client stopped reading what we send.
+    /// Called by the `TimeoutQueue` when this connection's deadline has passed.
+    func timedOut(_ kind: TimeoutQueue.Kind) {
+        switch kind {
+        case .send, .linger:
+            // The client stopped reading what we send, or did not close after our last response.
             close()
-            return
-        }
-        switch state {
-        case .awaitingRequest:
-            if parser.isMidMessage {
+        case .idle:
+            if state == .awaitingRequest && !parser.isMidMessage { close() }
+        case .head, .body:
+            switch state {
+            case .awaitingRequest, .readingHead, .readingBody:
                 failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
                 flushOutput()
-            } else {
-                close()
+            case .responding:
+                // A streamed body that stopped arriving; a deferred response has no timeout of ours.
+                if bodyMode == .streaming && !isBodyComplete && handler?.rfile.isPaused == false {
+                    handler?.rfile.streamEnded(complete: false)
+                    close()
+                }
+            case .dispatching, .closingAfterOutput, .lingering, .closed:
+                break
             }
-        case .readingHead, .readingBody:
-            failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
-            flushOutput()
-        case .responding:
-            // A streamed body that stopped arriving; a deferred response has no timeout of ours.
-            if bodyMode == .streaming && !isBodyComplete && handler?.rfile.isPaused == false {
-                handler?.rfile.streamEnded(complete: false)
-                close()
-            }
-        case .dispatching:
-            break
-        case .closingAfterOutput, .lingering:
-            close()
-        case .closed:
-            break
         }
     }
 
@@ -702,8 +676,7 @@ final class HTTPConnection: TransportDelegate {
     func close() {
         guard state != .closed else { return }
         state = .closed
-        clock.disarm(timer)
-        armedDeadline = nil
+        context.timeouts.remove(self)
         output.discard(pool: pool)
         if !pending.isEmpty || pending.capacity > 0 { pool.give(&pending) }
         if savedHead.capacity > 0 { pool.give(&savedHead) }
