@@ -32,18 +32,11 @@ final class HTTPConnection: TransportDelegate {
     let transport: Transport
     let context: ConnectionContext
     let peer: SocketAddress?
-    @exclusivity(unchecked) private(set) var parser: RequestParser
     @exclusivity(unchecked) private(set) var handler: BaseHTTPRequestHandler?
-    @exclusivity(unchecked) private var output = OutputQueue()
     /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
     /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
-    @exclusivity(unchecked) private var pending: [UInt8] = []
     /// The bytes `parser.head`'s ranges point into, while a request is being handled.
-    @exclusivity(unchecked) private(set) var headBytes: UnsafeRawBufferPointer?
     /// A copy of the head, made only when its body spans several reads.
-    @exclusivity(unchecked) private var savedHead: [UInt8] = []
-    @exclusivity(unchecked) private var isHeadSaved = false
-    @exclusivity(unchecked) private var headLength = 0
     /// The connection stopped reading because too much output is queued.
     @exclusivity(unchecked) private var isPausedForOutput = false
     @exclusivity(unchecked) private var isReadingPaused = false
@@ -61,22 +54,10 @@ final class HTTPConnection: TransportDelegate {
     /// limit): the response says `Connection: close`.
     @exclusivity(unchecked) private(set) var isCloseForced = false
     /// What happens to the current request's body.
-    private enum BodyMode {
-        /// Received whole into `rfile` before the handler runs (bounded by `maxBodySize`).
-        case buffered
-        /// Handed to the handler piece by piece as it arrives (`rfile.onData`), with backpressure.
-        case streaming
-        /// Not read: the handler refused it in `handleExpect100()`.
-        case refused
-    }
-    @exclusivity(unchecked) private var bodyMode = BodyMode.buffered
     private let bufferedBodyLimit: Int?
-    @exclusivity(unchecked) private var isBodyComplete = false
     /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
     @exclusivity(unchecked) private(set) var isResponseDeferred = false
     /// Called once when all queued output has been written (`wfile.whenDrained`).
-    @exclusivity(unchecked) private var drainWaiters: [() -> Void] = []
-    @exclusivity(unchecked) var response = ResponseState()
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
@@ -88,8 +69,82 @@ final class HTTPConnection: TransportDelegate {
         var limits = context.configuration.limits
         self.bufferedBodyLimit = limits.maxBodySize
         limits.maxBodySize = nil
-        self.parser = RequestParser(limits: limits)
+        self.parserLimits = limits
         context.timeouts.schedule(self, .idle)
+    }
+
+    // MARK: Per-request state
+
+    private let parserLimits: ParserLimits
+    /// What the connection needs only while a request is in progress; taken from the loop's pool
+    /// when bytes arrive and given back when the connection is idle again.
+    @exclusivity(unchecked) private var exchangeStorage: Exchange?
+
+    /// Borrowed, not retained: this is read several times per request.
+    private var exchange: Exchange {
+        _read {
+            if exchangeStorage == nil { exchangeStorage = pool.takeExchange(limits: parserLimits) }
+            yield exchangeStorage.unsafelyUnwrapped
+        }
+    }
+
+    var parser: RequestParser {
+        _read { yield exchange.parser }
+        _modify { yield &exchange.parser }
+    }
+    private var output: OutputQueue {
+        _read { yield exchange.output }
+        _modify { yield &exchange.output }
+    }
+    private var pending: [UInt8] {
+        _read { yield exchange.pending }
+        _modify { yield &exchange.pending }
+    }
+    /// The bytes `parser.head`'s ranges point into, while a request is being handled.
+    private(set) var headBytes: UnsafeRawBufferPointer? {
+        get { exchange.headBytes }
+        set { exchange.headBytes = newValue }
+    }
+    /// A copy of the head, made only when its body spans several reads.
+    private var savedHead: [UInt8] {
+        _read { yield exchange.savedHead }
+        _modify { yield &exchange.savedHead }
+    }
+    private var isHeadSaved: Bool {
+        get { exchange.isHeadSaved }
+        set { exchange.isHeadSaved = newValue }
+    }
+    private var headLength: Int {
+        get { exchange.headLength }
+        set { exchange.headLength = newValue }
+    }
+    private var bodyMode: BodyMode {
+        get { exchange.bodyMode }
+        set { exchange.bodyMode = newValue }
+    }
+    private var isBodyComplete: Bool {
+        get { exchange.isBodyComplete }
+        set { exchange.isBodyComplete = newValue }
+    }
+    /// Called once when all queued output has been written (`wfile.whenDrained`).
+    private var drainWaiters: [() -> Void] {
+        _read { yield exchange.drainWaiters }
+        _modify { yield &exchange.drainWaiters }
+    }
+    var response: ResponseState {
+        _read { yield exchange.response }
+        _modify { yield &exchange.response }
+    }
+
+    /// True while part of a request has been received and not yet handled.
+    private var isMidMessage: Bool { exchangeStorage?.parser.isMidMessage ?? false }
+
+    /// Gives the per-request state back to the pool when nothing of a request is pending.
+    private func releaseExchangeIfIdle() {
+        guard let exchange = exchangeStorage, state == .awaitingRequest, !isPausedForOutput,
+              exchange.isIdle else { return }
+        exchangeStorage = nil
+        pool.give(exchange)
     }
 
     // MARK: Transport events
@@ -112,9 +167,11 @@ final class HTTPConnection: TransportDelegate {
         } else {
             pending.append(contentsOf: bytes)
             processPending()
+            releaseExchangeIfIdle()
             return
         }
         flushOutput()
+        releaseExchangeIfIdle()
     }
 
     func endOfInput() {
@@ -142,7 +199,7 @@ final class HTTPConnection: TransportDelegate {
 
     /// No more bytes will come and every byte received has been parsed.
     private func finishInput() {
-        if state == .readingHead || state == .readingBody || parser.isMidMessage {
+        if state == .readingHead || state == .readingBody || isMidMessage {
             // RFC 9112 §8: an incomplete message is an error; answer it while we still can.
             failRequest(ParseError(.badRequestLine, status: 400), detail: .incomplete)
         } else if output.isEmpty {
@@ -156,6 +213,7 @@ final class HTTPConnection: TransportDelegate {
 
     func transportWritable() {
         flushOutput()
+        releaseExchangeIfIdle()
     }
 
     func transportFailed(_ error: SystemError) {
@@ -515,7 +573,7 @@ final class HTTPConnection: TransportDelegate {
 
     // MARK: Output
 
-    var outputCount: Int { output.count }
+    var outputCount: Int { exchangeStorage?.output.count ?? 0 }
 
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
         output.append(bytes, pool: pool)
@@ -557,7 +615,7 @@ final class HTTPConnection: TransportDelegate {
     /// were handled), when a handler flushes, and when the socket becomes writable again.
     func flushOutput() {
         guard state != .closed else { return }
-        if !output.isEmpty {
+        if let exchange = exchangeStorage, !exchange.output.isEmpty {
             let done: Bool
             do {
                 done = try output.flush(to: transport, pool: pool)
@@ -573,7 +631,7 @@ final class HTTPConnection: TransportDelegate {
             }
         }
         // Everything is written.
-        if !drainWaiters.isEmpty {
+        if let exchange = exchangeStorage, !exchange.drainWaiters.isEmpty {
             let waiters = drainWaiters
             drainWaiters.removeAll()
             for waiter in waiters { waiter() }
@@ -593,7 +651,7 @@ final class HTTPConnection: TransportDelegate {
             } else if timeoutKind == TimeoutQueue.Kind.send.rawValue {
                 // The send timeout was watching a blocked write; the state's own timeout resumes.
                 switch state {
-                case .awaitingRequest: context.timeouts.schedule(self, parser.isMidMessage ? .head : .idle)
+                case .awaitingRequest: context.timeouts.schedule(self, isMidMessage ? .head : .idle)
                 case .readingHead: context.timeouts.schedule(self, .head)
                 case .readingBody: context.timeouts.schedule(self, .body)
                 default: break
@@ -652,7 +710,7 @@ final class HTTPConnection: TransportDelegate {
             // The client stopped reading what we send, or did not close after our last response.
             close()
         case .idle:
-            if state == .awaitingRequest && !parser.isMidMessage { close() }
+            if state == .awaitingRequest && !isMidMessage { close() }
         case .head, .body:
             switch state {
             case .awaitingRequest, .readingHead, .readingBody:
@@ -677,14 +735,14 @@ final class HTTPConnection: TransportDelegate {
         guard state != .closed else { return }
         state = .closed
         context.timeouts.remove(self)
-        output.discard(pool: pool)
-        if !pending.isEmpty || pending.capacity > 0 { pool.give(&pending) }
-        if savedHead.capacity > 0 { pool.give(&savedHead) }
-        headBytes = nil
-        drainWaiters.removeAll()
+        let streamCutShort = exchangeStorage.map { $0.bodyMode == .streaming && !$0.isBodyComplete } ?? false
+        if let exchange = exchangeStorage {
+            exchangeStorage = nil
+            pool.give(exchange)  // queued output is dropped, files close
+        }
         transport.close()
         if let handler {
-            if bodyMode == .streaming && !isBodyComplete { handler.rfile.streamEnded(complete: false) }
+            if streamCutShort { handler.rfile.streamEnded(complete: false) }
             handler.rfile.reset(pool: pool)
             handler.finish()
             handler.detach()
@@ -696,7 +754,7 @@ final class HTTPConnection: TransportDelegate {
     func closeWhenIdle() {
         isCloseForced = true
         switch state {
-        case .awaitingRequest where !parser.isMidMessage && pending.isEmpty:
+        case .awaitingRequest where !isMidMessage && (exchangeStorage?.pending.isEmpty ?? true):
             // Idle: shut the write side and linger, so that a request already on its way is read
             // and dropped rather than answered with a reset.
             state = .closingAfterOutput
