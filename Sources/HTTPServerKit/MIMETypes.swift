@@ -2,9 +2,10 @@
 /// `SimpleHTTPRequestHandler.guess_type`.
 ///
 /// The table is built in, so answers do not depend on the machine: it is exactly CPython 3.11's
-/// default map (`mimetypes._types_map_default`, the types `mimetypes.init(files=[])` knows), without
-/// the entries CPython reads from `/etc/mime.types` and similar files. Regenerate with
-/// `python3 -c 'import mimetypes as m; print(m._types_map_default)'` (3.11.7: 149 entries).
+/// default map (`mimetypes._types_map_default`), without the entries CPython adds from
+/// `/etc/mime.types` and similar files. (In 3.11 `mimetypes.init(files=[])` still reads those files
+/// on first use; `mimetypes.knownfiles[:] = []` before `init()` gives the defaults alone.) Regenerate
+/// with `python3 -c 'import mimetypes as m; print(m._types_map_default)'` (3.11.7: 149 entries).
 /// Notable 3.11 defaults kept as they are: `.js` and `.mjs` are `application/javascript` (3.12 and
 /// Debian's mime.types say `text/javascript`), `.xml` is `text/xml`, `.c`/`.h`/`.pl` are `text/plain`.
 public enum MIMETypes {

@@ -66,8 +66,10 @@ extension PathTranslation {
         case none
         /// 301 to this `Location` (the path plus `/`, query and fragment kept).
         case redirect(String)
-        /// The redirect would leave this server: `//host` and `/\host` are network-path references to
-        /// browsers (CVE-2021-28861 and its backslash variant, still open in 3.11). We answer 404.
+        /// The redirect would leave this server: a `Location` starting `//host` or `/\host` is a
+        /// network-path reference to browsers (CVE-2021-28861; the backslash variant is still open in
+        /// 3.11, and the `//` one is only closed by the base handler collapsing leading slashes). We
+        /// answer 404.
         case refused
     }
 
@@ -77,7 +79,7 @@ extension PathTranslation {
         if parts.path.hasSuffix("/") { return .none }
         parts.path += "/"
         let location = parts.joined
-        if parts.scheme.isEmpty && parts.netloc.isEmpty {
+        if parts.scheme.isEmpty {
             let head = location.unicodeScalars.prefix(2)
             if head.count == 2 && head.allSatisfy({ $0 == "/" || $0 == "\\" }) { return .refused }
         }
