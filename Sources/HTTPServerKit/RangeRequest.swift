@@ -13,7 +13,7 @@ public enum RangeRequest {
 
     /// Most ranges served in one response; a request with more gets the whole file (a defence against
     /// many tiny or overlapping ranges that cost more than the file, RFC 9110 §17.15).
-    public static let maximumRangeCount = 64
+    public static let maximumRangeCount = 16
 
     /// Evaluates a `Range` header value against a representation of `length` bytes.
     ///
