@@ -114,7 +114,7 @@ import Testing
     }
 
     @Test func tooManyRangesGetTheWholeFile() {
-        let header = "bytes=" + (0..<65).map { "\($0)-\($0)" }.joined(separator: ",")
+        let header = "bytes=" + (0..<17).map { "\($0)-\($0)" }.joined(separator: ",")
         #expect(RangeRequest.evaluate(header, length: 1000) == .full)
     }
 
