@@ -42,15 +42,16 @@ extension HTTPServerCommand {
         let banner = "Serving HTTP on \(host) port \(server.serverPort) (http://\(urlHost):\(server.serverPort)/) ...\n"
         Self.writeOut(banner)
 
-        try server.loop.onSignal(SIGINT) {
+        guard let loop = server.loop else { throw CommandLineFailure("the server has no event loop") }
+        try loop.onSignal(SIGINT) {
             Self.writeOut("\nKeyboard interrupt received, exiting.\n")
             server.serverClose()
             Glibc.exit(0)
         }
-        try server.loop.onSignal(SIGTERM) {
+        try loop.onSignal(SIGTERM) {
             // Stop taking connections; let responses in flight finish; then leave.
             server.serverClose()
-            server.loop.stop()
+            loop.stop()
         }
         do {
             try server.serveForever()
