@@ -48,11 +48,8 @@ extension HTTPServerCommand {
             server.serverClose()
             Glibc.exit(0)
         }
-        try loop.onSignal(SIGTERM) {
-            // Stop taking connections; let responses in flight finish; then leave.
-            server.serverClose()
-            loop.stop()
-        }
+        let drain = GracefulStop(server: server, loop: loop)
+        try loop.onSignal(SIGTERM) { drain.begin() }
         do {
             try server.serveForever()
         } catch {
@@ -84,5 +81,37 @@ extension HTTPServerCommand {
     static func writeOut(_ text: String) {
         var text = text
         text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+    }
+}
+
+/// SIGTERM: let the responses in flight finish (up to `limit`), then close everything and return
+/// from `serveForever()`. Connections close after each response under HTTP/1.0, so the count of open
+/// connections falls to zero as soon as the last response has been sent.
+final class GracefulStop {
+    let server: HTTPServer
+    let loop: EventLoop
+    let limit: Duration = .seconds(10)
+    private var deadline: Instant?
+    private var timer: Reactor.Timer?
+
+    init(server: HTTPServer, loop: EventLoop) {
+        self.server = server
+        self.loop = loop
+    }
+
+    func begin() {
+        guard deadline == nil else { return }
+        deadline = loop.now.advanced(by: limit)
+        timer = Reactor.Timer { [unowned self] in self.check() }
+        check()
+    }
+
+    private func check() {
+        if server.connectionCount == 0 || loop.now >= deadline! {
+            server.serverClose()
+            loop.stop()
+        } else if let timer {
+            loop.arm(timer, at: loop.now.advanced(by: .milliseconds(20)))
+        }
     }
 }
