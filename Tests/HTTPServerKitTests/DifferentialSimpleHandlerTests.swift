@@ -98,8 +98,7 @@ struct SimpleTestTree {
         put("text.txt", Array("Hello, world!\nSecond line.\n".utf8))
         put("binary.bin", (0...255).map { UInt8($0) })
         put("empty.txt", [])
-        var generator = SystemRandomNumberGenerator()
-        put("large.bin", (0..<(3 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        fm.createFile(atPath: s + "/large.bin", contents: Self.largeContents)
         put("with space.txt", Array("space\n".utf8))
         put("<>&\".txt", Array("markup\n".utf8))
         put("caf\u{e9}.txt", Array("caf\u{e9}\n".utf8))
@@ -126,6 +125,17 @@ struct SimpleTestTree {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: root) }
+
+    /// 3 MiB of pseudo-random bytes (xorshift), made once.
+    static let largeContents: Data = {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var words = [UInt64](repeating: 0, count: (3 << 20) / 8)
+        for i in words.indices {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            words[i] = state
+        }
+        return words.withUnsafeBytes { Data($0) }
+    }()
 }
 
 /// A parsed response; `headers` lower-cased names in order, without the ignored ones.
