@@ -93,7 +93,7 @@ open class HTTPServer: @unchecked Sendable {
             log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
         }
         context.onConnectionClosed = { [unowned self] connection in
-            self.connections[ObjectIdentifier(connection)] = nil
+            self.connectionClosed(connection)
         }
         if bindAndActivate {
             do {
@@ -135,6 +135,10 @@ open class HTTPServer: @unchecked Sendable {
     }
 
     private func accepted(_ transport: SocketTransport, peer: SocketAddress) {
+        if isShuttingDown {
+            transport.close()
+            return
+        }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
         transport.delegate = connection
         do {
@@ -144,6 +148,55 @@ open class HTTPServer: @unchecked Sendable {
             return
         }
         connections[ObjectIdentifier(connection)] = connection
+        if let limit = configuration.maxConnections, connections.count >= limit, !isAcceptingPaused,
+           let listener, let loop {
+            // At the limit: new clients wait in the listen backlog instead of being accepted.
+            isAcceptingPaused = true
+            loop.stopAccepting(listener)
+        }
+    }
+
+    private func connectionClosed(_ connection: HTTPConnection) {
+        connections[ObjectIdentifier(connection)] = nil
+        if isAcceptingPaused && !isShuttingDown, let limit = configuration.maxConnections, connections.count < limit {
+            isAcceptingPaused = false
+            try? serverActivate()
+        }
+        if isShuttingDown && connections.isEmpty {
+            finishShutdown()
+        }
+    }
+
+    private var isAcceptingPaused = false
+    private var isShuttingDown = false
+    private var graceTimer: Timer?
+
+    /// Stops accepting, lets responses in flight finish (closing each connection after its current
+    /// response, idle ones at once), and stops the loop when all are closed or the grace period is
+    /// over. Runs on the loop thread.
+    private func beginShutdown() {
+        guard let loop, !isShuttingDown else { return }
+        isShuttingDown = true
+        if let listener { loop.stopAccepting(listener) }
+        if connections.isEmpty {
+            finishShutdown()
+            return
+        }
+        let timer = Timer { [unowned self] in
+            for connection in Array(self.connections.values) { connection.close() }
+            self.finishShutdown()
+        }
+        graceTimer = timer
+        loop.arm(timer, at: loop.now.advanced(by: configuration.shutdownGracePeriod))
+        for connection in Array(connections.values) { connection.closeWhenIdle() }
+    }
+
+    private func finishShutdown() {
+        guard let loop else { return }
+        if let graceTimer { loop.disarm(graceTimer) }
+        graceTimer = nil
+        isShuttingDown = false
+        loop.stop()
     }
 
     /// Serves one connection over `transport` (which must deliver its events on this server's
@@ -170,16 +223,22 @@ open class HTTPServer: @unchecked Sendable {
         try loop.run()
     }
 
-    /// Python's `shutdown()`: stops `serveForever()`. Safe from any thread; from another thread it
-    /// waits until `serveForever()` has returned, as Python's does. From the server's own thread
-    /// (a handler) it stops the loop after the current wake-up and returns at once.
+    /// Python's `shutdown()`: stops `serveForever()`, gracefully. It stops accepting; idle
+    /// keep-alive connections are closed cleanly (write side first, so that a request already on
+    /// its way is not answered with a reset); requests already received are answered, each with
+    /// `Connection: close`; after `shutdownGracePeriod` what is left is closed. Then
+    /// `serveForever()` returns.
+    ///
+    /// Safe from any thread; from another thread it waits until `serveForever()` has returned, as
+    /// Python's does. From the server's own thread (a handler, a signal handler) it begins the
+    /// shutdown and returns at once.
     open func shutdown() {
         guard let loop else { return }
         if loop.inLoopThread {
-            loop.stop()
+            beginShutdown()
             return
         }
-        loop.execute { loop.stop() }
+        loop.execute { [unowned self] in self.beginShutdown() }
         state.waitUntilStopped()
     }
 
