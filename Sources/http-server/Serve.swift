@@ -36,20 +36,21 @@ extension HTTPServerCommand {
             }
         }
 
-        // Python prints the bound socket's name: for no -b, the address getaddrinfo listed first.
-        let host = bind == nil ? best.host : server.serverAddress.host
-        let urlHost = host.contains(":") ? "[\(host)]" : host
-        let banner = "Serving HTTP on \(host) port \(server.serverPort) (http://\(urlHost):\(server.serverPort)/) ...\n"
-        Self.writeOut(banner)
-
         guard let loop = server.loop else { throw CommandLineFailure("the server has no event loop") }
         try loop.onSignal(SIGINT) {
             Self.writeOut("\nKeyboard interrupt received, exiting.\n")
             server.serverClose()
             Glibc.exit(0)
         }
-        let drain = GracefulStop(server: server, loop: loop)
-        try loop.onSignal(SIGTERM) { drain.begin() }
+        // SIGTERM: stop accepting, answer the requests already received, close idle connections,
+        // then return from serveForever() (HTTPServer.shutdown(), with its grace period).
+        try loop.onSignal(SIGTERM) { server.shutdown() }
+        // Python prints the bound socket's name: for no -b, the address getaddrinfo listed first.
+        let host = bind == nil ? best.host : server.serverAddress.host
+        let urlHost = host.contains(":") ? "[\(host)]" : host
+        let banner = "Serving HTTP on \(host) port \(server.serverPort) (http://\(urlHost):\(server.serverPort)/) ...\n"
+        Self.writeOut(banner)   // after the signal handlers: a banner means ready
+
         do {
             try server.serveForever()
         } catch {
@@ -84,34 +85,3 @@ extension HTTPServerCommand {
     }
 }
 
-/// SIGTERM: let the responses in flight finish (up to `limit`), then close everything and return
-/// from `serveForever()`. Connections close after each response under HTTP/1.0, so the count of open
-/// connections falls to zero as soon as the last response has been sent.
-final class GracefulStop {
-    let server: HTTPServer
-    let loop: EventLoop
-    let limit: Duration = .seconds(10)
-    private var deadline: Instant?
-    private var timer: Reactor.Timer?
-
-    init(server: HTTPServer, loop: EventLoop) {
-        self.server = server
-        self.loop = loop
-    }
-
-    func begin() {
-        guard deadline == nil else { return }
-        deadline = loop.now.advanced(by: limit)
-        timer = Reactor.Timer { [unowned self] in self.check() }
-        check()
-    }
-
-    private func check() {
-        if server.connectionCount == 0 || loop.now >= deadline! {
-            server.serverClose()
-            loop.stop()
-        } else if let timer {
-            loop.arm(timer, at: loop.now.advanced(by: .milliseconds(20)))
-        }
-    }
-}

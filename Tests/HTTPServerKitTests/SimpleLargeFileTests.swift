@@ -46,6 +46,8 @@ import Testing
 
     @Test func slowReaderKeepsServerMemoryBoundedAndTheFileClosesWhenTheClientLeaves() throws {
         let f = try Fixture()
+        _ = try SimpleServerProcess.exchange(port: f.server.port, Array("HEAD / HTTP/1.0\r\n\r\n".utf8))
+        usleep(50_000)
         let descriptorsBefore = f.openDescriptors
         let fd = try SimpleServerProcess.connect(port: f.server.port)
         var small: Int32 = 64 * 1024
