@@ -120,6 +120,14 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
         super.endHeaders()
     }
 
+    /// Python's `address_string()`. An IPv4 client of the dual-stack socket `http-server` listens on
+    /// by default is logged as `127.0.0.1`, not `::ffff:127.0.0.1`, as Python (bound to IPv4) logs it.
+    open override func addressString() -> String {
+        let host = super.addressString()
+        if host.hasPrefix("::ffff:") && host.contains(".") { return String(host.dropFirst(7)) }
+        return host
+    }
+
     // MARK: Python's hooks
 
     /// Python's `translate_path(path)`: the file system path for a URL path, always inside
