@@ -6,6 +6,9 @@ import Testing
 /// to both over loopback. Status lines, headers (less `Date`, `Server` and the validators this
 /// project adds on purpose: `Accept-Ranges`, `ETag`) and bodies must be equal.
 ///
+/// `GET *` is left out on purpose: the parser answers 400 (asterisk-form is for OPTIONS only, RFC 9112
+/// §3.2.4) where Python hands `*` to the handler and answers 404.
+///
 /// The Python peer runs with `mimetypes.knownfiles` emptied, so both sides use CPython 3.11's
 /// built-in MIME table rather than this machine's /etc/mime.types.
 @Suite(.serialized) struct DifferentialSimpleHandlerTests {
@@ -34,6 +37,12 @@ import Testing
         ("GET", "/text.txt", ["If-Modified-Since: Friday, 01-Jan-00 00:00:00 GMT"]),
         ("GET", "/text.txt", ["If-Modified-Since: garbage"]),
         ("HEAD", "/text.txt", ["If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT"]),
+        ("GET", "http://example.com/sub", []), ("GET", "http://example.com/text.txt", []),
+        ("GET", "/sub/.", []), ("GET", "/sub/..", []), ("GET", "/with space.txt", []), ("GET", "/sub/?a=%2F#x", []),
+        ("GET", "/%E6%97%A5", []), ("GET", "/caf\u{e9}.txt", []), ("GET", "/withindex/index.html", []),
+        ("GET", "/text.txt", ["If-None-Match: \"x\"", "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT"]),
+        ("GET", "/text.txt", ["If-Modified-Since: Fri, 01 Jan 2100 00:00:00 EST"]),
+        ("GET", "/text.txt", ["If-Modified-Since: Fri, 31 Feb 2100 00:00:00 GMT"]),
         ("POST", "/text.txt", ["Content-Length: 0"]), ("PUT", "/text.txt", ["Content-Length: 0"]), ("DELETE", "/", []),
     ]
 
@@ -44,15 +53,19 @@ import Testing
         defer { ours.stop() }
         let python = try SimpleServerProcess.startPython(["-b", "127.0.0.1", "-d", tree.served, "0"])
         defer { python.stop() }
+        var statuses: Set<Int> = []
+        defer { #expect(statuses.isSuperset(of: [200, 301, 304, 404, 501]), "\(statuses)") }
         for (method, target, extra) in Self.requests {
             let request = "\(method) \(target) HTTP/1.1\r\nHost: localhost\r\n" + extra.map { $0 + "\r\n" }.joined() + "\r\n"
             let a = try SimpleServerProcess.exchange(port: ours.port, Array(request.utf8))
             let b = try SimpleServerProcess.exchange(port: python.port, Array(request.utf8))
             let left = SimpleHTTPResponse(a, ignoring: Self.ignoredHeaders)
             let right = SimpleHTTPResponse(b, ignoring: Self.ignoredHeaders)
+            statuses.insert(right.status)
             #expect(left.statusLine == right.statusLine, "\(method) \(target) \(extra)")
             #expect(left.headers == right.headers, "\(method) \(target) \(extra)")
-            #expect(left.body == right.body, "\(method) \(target) \(extra): \(left.body.count) vs \(right.body.count) bytes")
+            let sameBody = left.body == right.body
+            #expect(sameBody, "\(method) \(target) \(extra): \(left.body.count) vs \(right.body.count) bytes\n\(String(decoding: left.body.prefix(2000), as: UTF8.self))\n---\n\(String(decoding: right.body.prefix(2000), as: UTF8.self))")
         }
     }
 
