@@ -20,6 +20,10 @@ public enum PathTranslation {
     /// (UTF-8; `surrogatepass`, else `replace`), collapses `.`/`..`, drops empty/`.`/`..` components,
     /// and joins what is left to `directory`.
     public static func translate(_ path: String, directory: String) -> String {
+        translatePlain(path, directory: directory) ?? translateGeneral(path, directory: directory)
+    }
+
+    static func translateGeneral(_ path: String, directory: String) -> String {
         var cps = SimpleTextCodec.codePoints(path)
         if let q = cps.firstIndex(of: 0x3F) { cps.removeSubrange(q...) }   // '?'
         if let h = cps.firstIndex(of: 0x23) { cps.removeSubrange(h...) }   // '#'
@@ -36,6 +40,39 @@ public enum PathTranslation {
         }
         if hasTrailingSlash { result += "/" }
         return result
+    }
+
+    /// The common case without building code point arrays: a path of visible ASCII starting with `/`,
+    /// without `%`, empty, `.` or `..` components, needs no decoding or normalising, so the answer is
+    /// `directory + path` (query and fragment dropped). nil: take the general route.
+    static func translatePlain(_ path: String, directory: String) -> String? {
+        guard !directory.isEmpty, !directory.hasSuffix("/") else { return nil }
+        let utf8 = path.utf8
+        let end = utf8.firstIndex { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") } ?? utf8.endIndex
+        guard utf8.first == UInt8(ascii: "/") else { return nil }
+        var segmentLength = 0, dots = 0
+        var index = utf8.index(after: utf8.startIndex)
+        while index < end {
+            let byte = utf8[index]
+            switch byte {
+            case UInt8(ascii: "/"):
+                // An empty, `.` or `..` component needs normalising.
+                if segmentLength == 0 || segmentLength == dots { return nil }
+                segmentLength = 0
+                dots = 0
+            case UInt8(ascii: "%"):
+                return nil
+            case 0x21...0x7E:
+                segmentLength += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            default:
+                return nil
+            }
+            index = utf8.index(after: index)
+        }
+        // A last component of only dots (`/a/..`) needs normalising too; an empty one is a trailing slash.
+        if segmentLength > 0 && segmentLength == dots && dots <= 2 { return nil }
+        return directory + String(path[path.startIndex..<end])
     }
 
     /// The check the handler runs on `translatePath`'s answer before any system call.

@@ -79,6 +79,16 @@ import Testing
         #expect(!rest.contains("..") && !rest.contains("."), "\(result)")
     }
 
+    /// The ASCII fast path agrees with the general route wherever it answers.
+    @Test(arguments: SimplePythonExpectations.translatePath.map(\.0) + SimpleHandlerUnitTests.hostilePaths + [
+        "/a/b.txt", "/a/b/", "/...", "/a/.../b", "/.a/b.", "/a.b/c..d", "/x?y#z", "/x#y?z", "/", "/~user/a-b_c", "/a/..", "/a/.",
+    ])
+    func plainPathFastPathAgrees(_ path: String) {
+        if let fast = PathTranslation.translatePlain(path, directory: "/srv/www") {
+            #expect(fast == PathTranslation.translateGeneral(path, directory: "/srv/www"), "\(path)")
+        }
+    }
+
     // MARK: Range (RFC 9110 §14)
 
     static let rangeCases: [(String, Int, RangeRequest.Outcome)] = [
