@@ -191,28 +191,36 @@ public enum MIMETypes {
     ]
 
     /// `posixpath.splitext`: the extension is everything from the last dot of the last path component,
-    /// ignoring the component's leading dots (`.bashrc` has none).
+    /// ignoring the component's leading dots (`.bashrc` has none). Scans UTF-8 bytes from the end:
+    /// `/` and `.` are ASCII, so they never occur inside a multi-byte character.
     public static func splitExtension(_ path: Substring) -> (base: Substring, ext: Substring) {
-        let scalars = path.unicodeScalars
-        guard let dot = scalars.lastIndex(of: ".") else { return (path, path[path.endIndex...]) }
-        let slash = scalars.lastIndex(of: "/")
-        if let slash, slash > dot { return (path, path[path.endIndex...]) }
-        var i = slash.map { scalars.index(after: $0) } ?? scalars.startIndex
-        while i < dot {
-            if scalars[i] != "." { return (path[..<dot], path[dot...]) }
-            i = scalars.index(after: i)
+        let utf8 = path.utf8
+        var index = utf8.endIndex
+        var dot: String.Index? = nil
+        var nonDotAfterStart = false
+        while index > utf8.startIndex {
+            let previous = utf8.index(before: index)
+            let byte = utf8[previous]
+            if byte == UInt8(ascii: "/") { break }
+            if byte == UInt8(ascii: "."), dot == nil {
+                dot = previous
+            } else if byte != UInt8(ascii: "."), dot != nil {
+                nonDotAfterStart = true   // a character before the last dot that is not a dot
+            }
+            index = previous
         }
-        return (path, path[path.endIndex...])
+        guard let dot, nonDotAfterStart else { return (path, path[path.endIndex...]) }
+        return (path[..<dot], path[dot...])
     }
 
     /// `mimetypes.guess_type(path)` (strict): the type and the content coding, either may be nil.
     public static func guess(path: String) -> (type: String?, encoding: String?) {
         var rest = Substring(path)
         // urllib.parse._splittype: a leading `scheme:` (no slash before the colon) is a URL scheme.
-        if let colon = rest.unicodeScalars.firstIndex(of: ":"), colon > rest.startIndex,
-           !rest[..<colon].unicodeScalars.contains("/") {
-            let scheme = rest[..<colon].lowercased()
-            rest = rest[rest.unicodeScalars.index(after: colon)...]
+        if let stop = rest.utf8.firstIndex(where: { $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "/") }),
+           rest.utf8[stop] == UInt8(ascii: ":"), stop > rest.startIndex {
+            let scheme = rest[..<stop].lowercased()
+            rest = rest[rest.utf8.index(after: stop)...]
             if scheme == "data" { return (dataURLType(rest), nil) }
         }
         var (base, ext) = splitExtension(rest)

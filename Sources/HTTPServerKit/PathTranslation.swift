@@ -77,7 +77,8 @@ public enum PathTranslation {
 
     /// The check the handler runs on `translatePath`'s answer before any system call.
     public static func verdict(forTranslated path: String) -> Verdict {
-        path.utf8.contains(0) ? .badRequest : .serve(path)
+        let hasNUL = path.utf8.withContiguousStorageIfAvailable { $0.contains(0) } ?? path.utf8.contains(0)
+        return hasNUL ? .badRequest : .serve(path)
     }
 
     /// `urllib.parse.unquote(s, errors='surrogatepass')`, falling back to `errors='replace'` as

@@ -28,6 +28,17 @@ import Testing
         #expect(MIMETypes.contentType(forPath: path, extensionsMap: MIMETypes.simpleHandlerExtensionsMap) == expected)
     }
 
+    /// `posixpath.splitext` answers (CPython 3.11.7).
+    @Test(arguments: [
+        (".bashrc", ""), ("a.", "."), ("..a", ""), ("a..b", ".b"), ("/x.y/z", ""), ("/x/.y.z", ".z"), ("a.b.c", ".c"),
+        ("", ""), (".", ""), ("..", ""), ("...", ""), ("\u{e9}.TXT", ".TXT"), ("/d/\u{e9}\u{e8}.tar.gz", ".gz"), ("a/b.c/", ""),
+    ])
+    func splitExtensionMatchesPosixpath(_ path: String, _ ext: String) {
+        let (base, found) = MIMETypes.splitExtension(Substring(path))
+        #expect(found == ext)
+        #expect(base + found == path)
+    }
+
     @Test func extensionsMapOverridesAndDefaultType() {
         let map = [".txt": "text/plain; charset=utf-8", ".LOG": "text/x-log"]
         #expect(MIMETypes.contentType(forPath: "a.TXT", extensionsMap: map) == "text/plain; charset=utf-8")
