@@ -107,11 +107,11 @@ struct SimpleTestTree {
                     "/<weird>&dir", "/sub/empty dir"] {
             try fm.createDirectory(atPath: s + dir, withIntermediateDirectories: true)
         }
-        func put(_ path: String, _ bytes: [UInt8]) { fm.createFile(atPath: s + "/" + path, contents: Data(bytes)) }
+        func put(_ path: String, _ bytes: [UInt8]) { #expect(fm.createFile(atPath: s + "/" + path, contents: Data(bytes))) }
         put("text.txt", Array("Hello, world!\nSecond line.\n".utf8))
         put("binary.bin", (0...255).map { UInt8($0) })
         put("empty.txt", [])
-        fm.createFile(atPath: s + "/large.bin", contents: Self.largeContents)
+        #expect(fm.createFile(atPath: s + "/large.bin", contents: Self.largeContents))
         put("with space.txt", Array("space\n".utf8))
         put("<>&\".txt", Array("markup\n".utf8))
         put("caf\u{e9}.txt", Array("caf\u{e9}\n".utf8))
@@ -134,7 +134,7 @@ struct SimpleTestTree {
         try fm.createSymbolicLink(atPath: s + "/link-to-file", withDestinationPath: "text.txt")
         try fm.createSymbolicLink(atPath: s + "/link-to-dir", withDestinationPath: "sub")
         try fm.createSymbolicLink(atPath: s + "/broken-link", withDestinationPath: "nowhere")
-        fm.createFile(atPath: root + "/secret.txt", contents: Data("TOP SECRET\n".utf8))
+        #expect(fm.createFile(atPath: root + "/secret.txt", contents: Data("TOP SECRET\n".utf8)))
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: root) }
