@@ -28,35 +28,40 @@ final class HTTPConnection: TransportDelegate {
         case closed
     }
 
-    private(set) var state: State = .awaitingRequest
+    @exclusivity(unchecked) private(set) var state: State = .awaitingRequest
     let transport: Transport
     let context: ConnectionContext
     let peer: SocketAddress?
-    private(set) var parser: RequestParser
-    private(set) var handler: BaseHTTPRequestHandler?
-    private var output = OutputQueue()
+    @exclusivity(unchecked) private(set) var parser: RequestParser
+    @exclusivity(unchecked) private(set) var handler: BaseHTTPRequestHandler?
+    @exclusivity(unchecked) private var output = OutputQueue()
     /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
     /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
-    private var pending: [UInt8] = []
+    @exclusivity(unchecked) private var pending: [UInt8] = []
     /// The bytes `parser.head`'s ranges point into, while a request is being handled.
-    private(set) var headBytes: UnsafeRawBufferPointer?
+    @exclusivity(unchecked) private(set) var headBytes: UnsafeRawBufferPointer?
     /// A copy of the head, made only when its body spans several reads.
-    private var savedHead: [UInt8] = []
-    private var isHeadSaved = false
-    private var headLength = 0
+    @exclusivity(unchecked) private var savedHead: [UInt8] = []
+    @exclusivity(unchecked) private var isHeadSaved = false
+    @exclusivity(unchecked) private var headLength = 0
     /// The connection stopped reading because too much output is queued.
-    private var isPausedForOutput = false
-    private var isReadingPaused = false
-    private var peerClosedInput = false
+    @exclusivity(unchecked) private var isPausedForOutput = false
+    @exclusivity(unchecked) private var isReadingPaused = false
+    @exclusivity(unchecked) private var peerClosedInput = false
     /// When the current phase times out, and the timer that watches it (armed lazily: a deadline
     /// that moves later does not touch the timer wheel).
-    private var deadline = Instant(nanoseconds: .max)
+    @exclusivity(unchecked) private var isSendDeadline = false
+    /// The context's clock and pool, held without reference counting (the context outlives every
+    /// connection).
+    private unowned(unsafe) let clock: TimerScheduler
+    private unowned(unsafe) let pool: BufferPool
+    @exclusivity(unchecked) private var deadline = Instant(nanoseconds: .max)
     private var timer: Timer!
-    private var armedDeadline: Instant?
-    private(set) var requestCount = 0
+    @exclusivity(unchecked) private var armedDeadline: Instant?
+    @exclusivity(unchecked) private(set) var requestCount = 0
     /// The server decided this connection ends after the current response (shutdown, request
     /// limit): the response says `Connection: close`.
-    private(set) var isCloseForced = false
+    @exclusivity(unchecked) private(set) var isCloseForced = false
     /// What happens to the current request's body.
     private enum BodyMode {
         /// Received whole into `rfile` before the handler runs (bounded by `maxBodySize`).
@@ -66,18 +71,20 @@ final class HTTPConnection: TransportDelegate {
         /// Not read: the handler refused it in `handleExpect100()`.
         case refused
     }
-    private var bodyMode = BodyMode.buffered
+    @exclusivity(unchecked) private var bodyMode = BodyMode.buffered
     private let bufferedBodyLimit: Int?
-    private var isBodyComplete = false
+    @exclusivity(unchecked) private var isBodyComplete = false
     /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
-    private(set) var isResponseDeferred = false
+    @exclusivity(unchecked) private(set) var isResponseDeferred = false
     /// Called once when all queued output has been written (`wfile.whenDrained`).
-    private var drainWaiters: [() -> Void] = []
-    var response = ResponseState()
+    @exclusivity(unchecked) private var drainWaiters: [() -> Void] = []
+    @exclusivity(unchecked) var response = ResponseState()
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
         self.context = context
+        self.clock = context.clock
+        self.pool = context.pool
         self.peer = peer
         // The parser does not enforce the body limit: it applies to buffered bodies only, and
         // whether a body is buffered or streamed is the handler's choice, made after the head.
@@ -86,7 +93,7 @@ final class HTTPConnection: TransportDelegate {
         limits.maxBodySize = nil
         self.parser = RequestParser(limits: limits)
         self.timer = Timer { [unowned self] in self.timerFired() }
-        setDeadline(after: context.configuration.idleTimeout)
+        setDeadline(after: context.idleTimeout)
     }
 
     // MARK: Transport events
@@ -103,7 +110,7 @@ final class HTTPConnection: TransportDelegate {
         if pending.isEmpty {
             let used = process(bytes)
             if used < bytes.count && acceptsInput {
-                if pending.capacity == 0 { pending = context.pool.take() }
+                if pending.capacity == 0 { pending = pool.take() }
                 pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
             }
         } else {
@@ -216,9 +223,9 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 if state == .awaitingRequest && parser.isMidMessage {
                     state = .readingHead
-                    setDeadline(after: context.configuration.headTimeout)
+                    setDeadline(after: context.headTimeout)
                 } else if state == .readingBody || state == .responding {
-                    setDeadline(after: context.configuration.bodyTimeout)
+                    setDeadline(after: context.bodyTimeout)
                 }
                 return offset
             case .head(let consumed):
@@ -253,7 +260,7 @@ final class HTTPConnection: TransportDelegate {
                 failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
                 return
             }
-            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = context.pool.take() }
+            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = pool.take() }
             handler.rfile.storage.append(contentsOf: bytes)
         case .streaming:
             handler?.rfile.deliver(bytes)
@@ -281,7 +288,7 @@ final class HTTPConnection: TransportDelegate {
             buffer.removeSubrange(0..<used)
             swap(&buffer, &pending)
         } else {
-            context.pool.give(&buffer)
+            pool.give(&buffer)
         }
         if peerClosedInput && acceptsInput && pending.isEmpty {
             finishInput()
@@ -294,7 +301,7 @@ final class HTTPConnection: TransportDelegate {
     private func saveHead() {
         guard let head = headBytes else { return }
         let length = headLength
-        if savedHead.capacity == 0 { savedHead = context.pool.take() }
+        if savedHead.capacity == 0 { savedHead = pool.take() }
         savedHead.removeAll(keepingCapacity: true)
         savedHead.append(contentsOf: UnsafeRawBufferPointer(rebasing: head[0..<min(length, head.count)]))
         isHeadSaved = true
@@ -314,7 +321,8 @@ final class HTTPConnection: TransportDelegate {
         bodyMode = .buffered
         isBodyComplete = false
         let handler = ensureHandler()
-        handler.beginRequest()
+        let method = withHeadBytes { KnownMethod(UnsafeRawBufferPointer(rebasing: $0[parser.head.method])) }
+        handler.beginRequest(method: method)
         if let limit = context.configuration.maxRequestsPerConnection, requestCount >= limit {
             isCloseForced = true
         }
@@ -324,7 +332,7 @@ final class HTTPConnection: TransportDelegate {
         if head.framing == .none {
             return  // the parser reports `.end` next
         }
-        setDeadline(after: context.configuration.bodyTimeout)
+        setDeadline(after: context.bodyTimeout)
         let streams = handler.wantsStreamingBody()
         if !streams, let limit = bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
             failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
@@ -428,7 +436,7 @@ final class HTTPConnection: TransportDelegate {
         context.handleError(error, peer)
         if !response.hasFinalStatus && !response.wroteRawBytes {
             if let mark = response.headMark {
-                output.rollBack(to: mark, pool: context.pool)
+                output.rollBack(to: mark, pool: pool)
             }
             response = ResponseState()
             handler.sendError(500)
@@ -441,7 +449,7 @@ final class HTTPConnection: TransportDelegate {
     private func checkResponse(_ handler: BaseHTTPRequestHandler) {
         if let mark = response.headMark {
             // A head that was started and never ended: nothing of it has been written.
-            output.rollBack(to: mark, pool: context.pool)
+            output.rollBack(to: mark, pool: pool)
             response.headMark = nil
             handler.logError("response head not ended by endHeaders(); sending 500")
             response = ResponseState()
@@ -465,8 +473,8 @@ final class HTTPConnection: TransportDelegate {
         guard let handler else { return }
         handler.endRequest()
         response = ResponseState()
-        handler.rfile.reset(pool: context.pool)
-        if isHeadSaved { context.pool.give(&savedHead); isHeadSaved = false }
+        handler.rfile.reset(pool: pool)
+        if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
         headBytes = nil
         if handler.closeConnection {
             state = .closingAfterOutput
@@ -474,14 +482,14 @@ final class HTTPConnection: TransportDelegate {
         } else {
             parser.reset()
             state = .awaitingRequest
-            setDeadline(after: context.configuration.idleTimeout)
+            setDeadline(after: context.idleTimeout)
         }
     }
 
     /// Forgets the request in progress (no more input will be parsed on this connection).
     private func cancelRequest() {
         headBytes = nil
-        if !pending.isEmpty { context.pool.give(&pending) }
+        if !pending.isEmpty { pool.give(&pending) }
     }
 
     enum FailureDetail {
@@ -514,7 +522,11 @@ final class HTTPConnection: TransportDelegate {
     var outputCount: Int { output.count }
 
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
-        output.append(bytes, pool: context.pool)
+        output.append(bytes, pool: pool)
+    }
+
+    func writeHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        output.appendHeaderLine(name, value, pool: pool)
     }
 
     func markHead() -> OutputQueue.Mark { output.mark() }
@@ -523,9 +535,9 @@ final class HTTPConnection: TransportDelegate {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
         if allowed == bytes.count {
-            output.append(bytes, pool: context.pool)
+            output.append(bytes, pool: pool)
         } else {
-            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: context.pool) }
+            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: pool) }
         }
         if state == .responding { flushOutput() }
     }
@@ -533,7 +545,7 @@ final class HTTPConnection: TransportDelegate {
     func writeBody(_ bytes: UnsafeRawBufferPointer) {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
-        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: context.pool)
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: pool)
         if state == .responding { flushOutput() }
     }
 
@@ -552,14 +564,15 @@ final class HTTPConnection: TransportDelegate {
         if !output.isEmpty {
             let done: Bool
             do {
-                done = try output.flush(to: transport, pool: context.pool)
+                done = try output.flush(to: transport, pool: pool)
             } catch {
                 close()
                 return
             }
             if !done {
                 transport.awaitWritable()
-                setDeadline(after: context.configuration.sendTimeout)
+                setDeadline(after: context.sendTimeout)
+                isSendDeadline = true
                 if output.count > context.configuration.outputHighWatermark { pauseForOutput() }
                 return
             }
@@ -582,8 +595,9 @@ final class HTTPConnection: TransportDelegate {
             }
             if state == .awaitingRequest && peerClosedInput && pending.isEmpty {
                 finishInput()
-            } else if state == .awaitingRequest {
-                setDeadline(after: context.configuration.idleTimeout)
+            } else if state == .awaitingRequest && isSendDeadline {
+                // The send timeout was watching a blocked write; idle time starts now.
+                setDeadline(after: context.idleTimeout)
             }
         case .dispatching, .responding, .lingering, .closed:
             break
@@ -626,28 +640,29 @@ final class HTTPConnection: TransportDelegate {
         state = .lingering
         transport.shutdownWrite()
         resumeReading()
-        setDeadline(after: context.configuration.lingerTimeout, force: true)
+        setDeadline(after: context.lingerTimeout, force: true)
     }
 
     // MARK: Time
 
-    private func setDeadline(after duration: Duration, force: Bool = false) {
-        let now = context.clock.now
-        let new = now.advanced(by: duration)
+    private func setDeadline(after nanoseconds: Int64, force: Bool = false) {
+        isSendDeadline = false
+        let now = clock.now
+        let new = Instant(nanoseconds: now.nanoseconds &+ nanoseconds)
         deadline = new
         if let armed = armedDeadline, armed <= new, !force {
             return  // fires early and re-arms itself for the later deadline
         }
         armedDeadline = new
-        context.clock.arm(timer, at: new)
+        clock.arm(timer, at: new)
     }
 
     private func timerFired() {
         armedDeadline = nil
-        let now = context.clock.now
+        let now = clock.now
         if now < deadline {
             armedDeadline = deadline
-            context.clock.arm(timer, at: deadline)
+            clock.arm(timer, at: deadline)
             return
         }
         if !output.isEmpty && state != .lingering {
@@ -687,17 +702,17 @@ final class HTTPConnection: TransportDelegate {
     func close() {
         guard state != .closed else { return }
         state = .closed
-        context.clock.disarm(timer)
+        clock.disarm(timer)
         armedDeadline = nil
-        output.discard(pool: context.pool)
-        if !pending.isEmpty || pending.capacity > 0 { context.pool.give(&pending) }
-        if savedHead.capacity > 0 { context.pool.give(&savedHead) }
+        output.discard(pool: pool)
+        if !pending.isEmpty || pending.capacity > 0 { pool.give(&pending) }
+        if savedHead.capacity > 0 { pool.give(&savedHead) }
         headBytes = nil
         drainWaiters.removeAll()
         transport.close()
         if let handler {
             if bodyMode == .streaming && !isBodyComplete { handler.rfile.streamEnded(complete: false) }
-            handler.rfile.reset(pool: context.pool)
+            handler.rfile.reset(pool: pool)
             handler.finish()
             handler.detach()
         }
