@@ -250,8 +250,28 @@ public enum MIMETypes {
     public static func contentType(forPath path: String, extensionsMap: [String: String],
                                    defaultType: String = "application/octet-stream") -> String {
         let ext = splitExtension(Substring(path)).ext
-        if let type = extensionsMap[String(ext)] { return type }
-        if let type = extensionsMap[ext.lowercased()] { return type }
+        let exact = String(ext)
+        if let type = extensionsMap[exact] { return type }
+        let lower = lowercased(ext)
+        if lower != exact, let type = extensionsMap[lower] { return type }
+        // The common case, without `guess`'s second split: an absolute path (no URL scheme) whose
+        // suffix is neither a shorthand (`.tgz`) nor a content coding (`.gz`).
+        if path.utf8.first == UInt8(ascii: "/"), suffixMap[lower] == nil, encodingsMap[exact] == nil {
+            return typesMap[lower] ?? defaultType
+        }
         return guess(path: path).type ?? defaultType
+    }
+
+    /// `str.lower()` of an extension: a byte map for ASCII, Unicode's mapping otherwise.
+    static func lowercased(_ s: Substring) -> String {
+        guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return s.lowercased() }
+        return String(unsafeUninitializedCapacity: s.utf8.count) { buffer in
+            var i = 0
+            for byte in s.utf8 {
+                buffer[i] = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+                i += 1
+            }
+            return i
+        }
     }
 }

@@ -39,6 +39,12 @@ import Testing
         #expect(base + found == path)
     }
 
+    /// The absolute-path shortcut of `contentType` answers as `mimetypes.guess_type` does.
+    @Test(arguments: SimplePythonExpectations.guessType.filter { !$0.0.hasPrefix("data:") && !$0.0.hasPrefix("/") })
+    func absolutePathShortcutAgrees(_ path: String, _ expected: String) {
+        #expect(MIMETypes.contentType(forPath: "/srv/www/" + path, extensionsMap: MIMETypes.simpleHandlerExtensionsMap) == expected)
+    }
+
     @Test func extensionsMapOverridesAndDefaultType() {
         let map = [".txt": "text/plain; charset=utf-8", ".LOG": "text/x-log"]
         #expect(MIMETypes.contentType(forPath: "a.TXT", extensionsMap: map) == "text/plain; charset=utf-8")
