@@ -37,7 +37,7 @@ final class Exchange {
 
     /// Ready for another connection.
     func reset(pool: BufferPool) {
-        if parser.isMidMessage || parser.head.headers.count > 0 { parser.reset() }
+        parser.reset()
         if !output.isEmpty { output.discard(pool: pool) }
         if pending.capacity > 0 { pool.give(&pending) }
         if savedHead.capacity > 0 { pool.give(&savedHead) }
