@@ -25,6 +25,9 @@ final class Exchange {
     @exclusivity(unchecked) var isBodyComplete = false
     @exclusivity(unchecked) var drainWaiters: [() -> Void] = []
     @exclusivity(unchecked) var response = ResponseState()
+    /// `BaseHTTPRequestHandler.whenClientCloses`: called if the client's input ends while a
+    /// deferred response is open.
+    @exclusivity(unchecked) var clientCloseWatcher: (() -> Void)?
 
     init(limits: ParserLimits) {
         parser = RequestParser(limits: limits)
@@ -47,5 +50,6 @@ final class Exchange {
         isBodyComplete = false
         if !drainWaiters.isEmpty { drainWaiters.removeAll() }
         response = ResponseState()
+        clientCloseWatcher = nil
     }
 }
