@@ -357,7 +357,7 @@ struct CGIScriptOutput {
 
     /// The numbers after `pid=` and `child=` (sleeper.sh, slow.sh).
     static func pids(_ text: String) -> [Int32] {
-        text.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { word in
+        text.split(whereSeparator: \.isWhitespace).compactMap { word in
             guard let equals = word.firstIndex(of: "="), ["pid", "child"].contains(word[..<equals]) else { return nil }
             return Int32(word[word.index(after: equals)...])
         }
