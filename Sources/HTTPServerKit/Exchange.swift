@@ -15,6 +15,8 @@ enum BodyMode {
 /// keep-alive connection holds none of it — only a busy connection has an exchange.
 final class Exchange {
     @exclusivity(unchecked) var parser: RequestParser
+    /// The parser has seen bytes since its last reset.
+    @exclusivity(unchecked) var isParserUsed = false
     @exclusivity(unchecked) var output = OutputQueue()
     @exclusivity(unchecked) var pending: [UInt8] = []
     @exclusivity(unchecked) var headBytes: UnsafeRawBufferPointer?
@@ -55,7 +57,10 @@ final class Exchange {
 
     /// Ready for another connection.
     func reset(pool: BufferPool) {
-        parser.reset()
+        if isParserUsed {
+            parser.reset()
+            isParserUsed = false
+        }
         if !output.isEmpty { output.discard(pool: pool) }
         if pending.capacity > 0 { pool.give(&pending) }
         if savedHead.capacity > 0 { pool.give(&savedHead) }

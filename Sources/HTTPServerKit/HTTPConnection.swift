@@ -253,8 +253,12 @@ final class HTTPConnection: TransportDelegate {
                 pauseForOutput()
                 return offset
             }
+            if offset == buffer.count && state == .awaitingRequest {
+                return offset  // everything read has been handled
+            }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[offset...])
             let step: ParseStep
+            exchange.isParserUsed = true
             do {
                 step = try parser.parse(slice)
             } catch {
@@ -531,6 +535,7 @@ final class HTTPConnection: TransportDelegate {
             cancelRequest()
         } else {
             parser.reset()
+            exchange.isParserUsed = false
             state = .awaitingRequest
             context.timeouts.schedule(self, .idle)
         }
