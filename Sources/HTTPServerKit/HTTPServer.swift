@@ -208,6 +208,14 @@ open class HTTPServer: @unchecked Sendable {
         connections[ObjectIdentifier(connection)] = connection
     }
 
+    /// Bytes the connection over `transport` has queued and not yet written (0 when `transport`
+    /// carries no open connection of this server). For tests of backpressure (`HTTPServerTesting`).
+    public func queuedOutputCount(over transport: Transport) -> Int {
+        guard let connection = transport.delegate as? HTTPConnection,
+              connections[ObjectIdentifier(connection)] != nil else { return 0 }
+        return connection.outputCount
+    }
+
     /// Writes buffered log lines now.
     public func flushLog() {
         context.log.flush()
