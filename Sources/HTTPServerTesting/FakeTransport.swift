@@ -43,6 +43,10 @@ public final class FakeTransport: Transport {
     /// System calls the server made, by name: `write`, `writev`, `sendfile`.
     public private(set) var callCounts: [String: Int] = [:]
 
+    /// Told of every byte the peer sends (before the server gets it): how a ``TestClient`` knows
+    /// what its responses answer, even for bytes a test sends through the transport itself.
+    var peerSent: (([UInt8]) -> Void)?
+
     /// A transport with no peer activity yet; hand it to `HTTPServer.serveConnection(over:peer:)`.
     public init() {}
 
@@ -59,6 +63,7 @@ public final class FakeTransport: Transport {
     /// Delivers `bytes` to the server (held while it has paused reading).
     public func send(_ bytes: [UInt8]) {
         guard !isClosed else { return }
+        peerSent?(bytes)
         if isReadingPaused {
             heldInput += bytes
             return

@@ -122,6 +122,7 @@ public final class TestClient {
         } catch {
             preconditionFailure("an in-memory connection cannot fail: \(error)")
         }
+        trackPeerSends()
     }
 
     /// A client of a new server in `mode`, whose connections are each served by a new `handler`.
@@ -155,6 +156,14 @@ public final class TestClient {
         self.host = host
         self.tracker = RequestTracker(limits: host.configuration.limits)
         self.peer = try host.connect()
+        trackPeerSends()
+    }
+
+    /// In memory, the tracker reads every byte the peer sends, also those a test sends through
+    /// `transport` directly.
+    private func trackPeerSends() {
+        guard case .fake(let transport) = peer else { return }
+        transport.peerSent = { [unowned self] bytes in self.tracker.sent(bytes) }
     }
 
     /// A new connection to the same server (same handler type, configuration, clock and log),
@@ -236,7 +245,7 @@ public final class TestClient {
             // Answered without the body (417, or an error): the body is not sent.
             return try firstResponse(early, to: request.description)
         }
-        try deliver(bytes, pieces: pieces.filter { $0.lowerBound >= head.count }, trackedAlready: head.count)
+        try deliver(bytes, pieces: pieces.filter { $0.lowerBound >= head.count })
         return try firstResponse(try collect(), to: request.description)
     }
 
@@ -253,17 +262,15 @@ public final class TestClient {
         try deliver(bytes, pieces: delivery.ranges(in: bytes.count))
     }
 
-    /// Sends `pieces` of `bytes`, each in its own write. The request tracker reads them first
-    /// (`trackedAlready` bytes of them it has read before).
-    private func deliver(_ bytes: [UInt8], pieces: [Range<Int>], trackedAlready: Int = 0) throws {
+    /// Sends `pieces` of `bytes`, each in its own write; the request tracker reads each first.
+    private func deliver(_ bytes: [UInt8], pieces: [Range<Int>]) throws {
         guard !didReset else { throw TestClientError(.connectionReset, "the client reset the connection") }
-        guard let first = pieces.first, let last = pieces.last else { return }
-        tracker.sent(Array(bytes[max(first.lowerBound, trackedAlready)..<last.upperBound]))
         for piece in pieces {
             switch peer {
             case .fake(let transport):
-                transport.send(Array(bytes[piece]))
+                transport.send(Array(bytes[piece]))  // tells the tracker
             case .socket(let socket):
+                tracker.sent(Array(bytes[piece]))
                 try socket.write(bytes[piece], deadline: Instant.now().advanced(by: responseTimeout))
             }
         }

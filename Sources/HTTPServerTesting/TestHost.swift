@@ -65,9 +65,4 @@ final class TestHost {
         server.serveConnection(over: transport, peer: peer)
         return .fake(transport)
     }
-
-    /// Stops a loopback server now (it stops anyway when the last client is gone).
-    func stop() {
-        loopback?.stop()
-    }
 }
