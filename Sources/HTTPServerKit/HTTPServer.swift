@@ -89,7 +89,7 @@ open class HTTPServer: @unchecked Sendable {
         context.server = self
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
         if let loop {
-            let flushTimer = Timer { log.flush() }
+            let flushTimer = Timer { [weak log] in log?.flush() }  // weak: the sink holds this timer (via requestFlush)
             log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
         }
         context.onConnectionClosed = { [unowned self] connection in
