@@ -127,6 +127,23 @@ import Testing
         #expect(try client.send(.get("/")).status == 200, "a reset of one client does not disturb another")
     }
 
+    @Test func aLoopbackClientLeavesNothingBehind() throws {
+        weak var server: HTTPServer?
+        weak var loop: EventLoop?
+        do {
+            let client = try TestClient(handler: Greeter.self, mode: .loopback)
+            let other = try client.openConnection()
+            _ = try client.send(.get("/"))
+            _ = try other.send(.get("/"))
+            server = client.server
+            loop = client.server.loop
+        }
+        // Released with its last client: the server stopped, its thread joined, its loop (epoll
+        // and eventfd descriptors) freed.
+        #expect(server == nil)
+        #expect(loop == nil)
+    }
+
     @Test func everySplitOverLoopback() throws {
         let client = try TestClient(handler: Greeter.self, mode: .loopback)
         let responses = try client.sendAtEverySplit("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nok")
