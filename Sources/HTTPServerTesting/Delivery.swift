@@ -32,6 +32,7 @@ public enum Delivery: Sendable, Equatable, CustomStringConvertible {
         return zip(bounds, bounds.dropFirst()).map { $0..<$1 }
     }
 
+    /// How the bytes are cut, for failure messages.
     public var description: String {
         switch self {
         case .whole: "whole"

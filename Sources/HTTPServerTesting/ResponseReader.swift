@@ -15,6 +15,7 @@ public enum ResponseReader {
         /// What was wrong, and where.
         case malformed(String)
 
+        /// What was wrong, for failure messages.
         public var description: String {
             switch self {
             case .malformed(let why): "malformed response: \(why)"

@@ -24,6 +24,7 @@ public struct SentRequest: Sendable, Equatable, CustomStringConvertible {
     /// Why the server's parser refuses the request; nil for a well-formed request.
     public var error: ParseError?
 
+    /// The request line, and whether the request is incomplete or refused.
     public var description: String {
         let line = "\(method) \(target) \(version.map { "\($0)" } ?? "?")"
         if let error { return "\(line) (refused: \(error))" }

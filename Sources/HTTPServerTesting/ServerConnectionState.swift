@@ -23,6 +23,7 @@ public struct ServerConnectionState: Sendable, Equatable, CustomStringConvertibl
     /// Write system calls (`write`, `writev`, `sendfile`) the server made on the connection.
     public var writeCalls: Int
 
+    /// The state in a few words, e.g. `"write side shut, 0 bytes queued, 1 write calls"`.
     public var description: String {
         var parts: [String] = []
         if isClosed { parts.append("closed") }

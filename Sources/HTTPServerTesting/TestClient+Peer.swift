@@ -36,7 +36,7 @@ extension TestClient {
     ///
     /// Over loopback the client just stops reading; the server sees `EAGAIN` only once the kernel's
     /// buffers are full, so a byte count cannot be honoured: a non-zero `bytes` throws
-    /// ``TestClientError/Kind-swift.struct/unsupportedInLoopback``.
+    /// ``TestClientError/Kind/unsupportedInLoopback``.
     public func stopReading(after bytes: Int = 0) throws {
         switch peer {
         case .fake(let transport):
@@ -68,7 +68,7 @@ extension TestClient {
     /// Moves the server's virtual time forward by `duration`, firing the timeouts that come due
     /// (head, body, idle, send, linger), and returns the responses completed meanwhile (a 408).
     ///
-    /// Over loopback time is real: throws ``TestClientError/Kind-swift.struct/unsupportedInLoopback``.
+    /// Over loopback time is real: throws ``TestClientError/Kind/unsupportedInLoopback``.
     @discardableResult
     public func advanceTime(by duration: Duration) throws -> [TestResponse] {
         guard case .fake = peer else { throw Self.unsupported("advanceTime(by:)") }
@@ -82,7 +82,7 @@ extension TestClient {
     /// reading, bytes queued.
     ///
     /// Over loopback the server's side cannot be seen: throws
-    /// ``TestClientError/Kind-swift.struct/unsupportedInLoopback`` (``isClosedByServer`` works).
+    /// ``TestClientError/Kind/unsupportedInLoopback`` (``isClosedByServer`` works).
     public func serverState() throws -> ServerConnectionState {
         guard case .fake(let transport) = peer else { throw Self.unsupported("serverState()") }
         return ServerConnectionState(

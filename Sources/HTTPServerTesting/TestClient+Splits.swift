@@ -91,6 +91,7 @@ public struct SplitMismatch: Error, CustomStringConvertible {
     /// What this delivery produced.
     public var actual: String
 
+    /// The delivery, where it cut, and both outcomes.
     public var description: String {
         var cut = ""
         if case .split(let indices) = delivery, let index = indices.first {

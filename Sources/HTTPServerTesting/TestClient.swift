@@ -34,7 +34,7 @@ import Reactor
 /// ``quietPeriod`` of silence when a response may or may not come (a request whose body is not
 /// all sent). Over loopback there is no virtual time, no byte-exact read window and no view of the
 /// server's side: ``advanceTime(by:)``, ``serverState()``, `stopReading(after:)` with a count and
-/// `resumeReading(_:)` with a count throw ``TestClientError/Kind-swift.struct/unsupportedInLoopback``,
+/// `resumeReading(_:)` with a count throw ``TestClientError/Kind/unsupportedInLoopback``,
 /// and ``clock`` and ``transport`` must not be used. Splits are best effort: each piece is its own
 /// `send`, but the kernel may join pieces before the server reads them.
 ///
@@ -48,6 +48,7 @@ public final class TestClient {
         /// A real `HTTPServer` on 127.0.0.1 serving on a background thread, and a real client socket.
         case loopback
 
+        /// `"in-memory"` or `"loopback"`.
         public var description: String {
             switch self {
             case .inMemory: "in-memory"
@@ -101,6 +102,7 @@ public final class TestClient {
     /// An in-memory client of a new server whose connections are each served by a new `handler`.
     ///
     /// - Parameters:
+    ///   - handler: the handler class; each connection gets an instance made with `init()`.
     ///   - configuration: the server's limits and timeouts.
     ///   - wallClock: seconds since the epoch when the virtual clock starts, for `Date` headers.
     public convenience init(handler: BaseHTTPRequestHandler.Type,
@@ -221,7 +223,7 @@ public final class TestClient {
 
     /// Sends `request` (raw text, e.g. `"GET / HTTP/1.1\r\n\r\n"`) and returns the first response
     /// it completed. Further responses (pipelined requests) are returned by the next ``collect()``.
-    /// Throws ``TestClientError/Kind-swift.struct/noResponse`` when none came.
+    /// Throws ``TestClientError/Kind/noResponse`` when none came.
     public func send(_ request: String, delivery: Delivery = .whole) throws -> TestResponse {
         try firstResponse(try sendRaw(Array(request.utf8), delivery: delivery), to: request)
     }

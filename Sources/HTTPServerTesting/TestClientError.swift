@@ -8,6 +8,7 @@ public struct TestClientError: Error, Equatable, Sendable, CustomStringConvertib
         public let name: String
         /// A kind named `name`.
         public init(_ name: String) { self.name = name }
+        /// The name of the kind.
         public var description: String { name }
 
         /// The call needs the in-memory transport (virtual time, byte-exact read windows, the
@@ -35,5 +36,6 @@ public struct TestClientError: Error, Equatable, Sendable, CustomStringConvertib
         self.message = message
     }
 
+    /// The kind and the details, for failure messages.
     public var description: String { "\(kind): \(message)" }
 }

@@ -139,6 +139,7 @@ public struct TestRequest: Sendable, CustomStringConvertible {
         return !body.isEmpty || ["POST", "PUT", "PATCH"].contains(method) ? .contentLength : .none
     }
 
+    /// The head as an escaped string, and the body's size.
     public var description: String {
         String(decoding: headBytes, as: UTF8.self).debugDescription + " + \(body.count) body bytes"
     }

@@ -69,6 +69,7 @@ public struct TestResponse: Sendable, Equatable, CustomStringConvertible {
         return text
     }
 
+    /// The status line and the sizes, e.g. `"HTTP/1.1 200 OK [4 headers, 13 body bytes]"`.
     public var description: String {
         var text = "\(version) \(status) \(reason) [\(headers.count) headers, \(body.count) body bytes]"
         if !interim.isEmpty { text = interim.map { "\($0.status)" }.joined(separator: ", ") + " then " + text }
@@ -93,6 +94,7 @@ public struct TestResponse: Sendable, Equatable, CustomStringConvertible {
             && zip(interim, other.interim).allSatisfy { $0.matches($1, ignoring: names) }
     }
 
+    /// Whether two responses are byte for byte the same, interim responses included.
     public static func == (a: TestResponse, b: TestResponse) -> Bool {
         a.raw == b.raw && a.matches(b, ignoring: []) && a.interim == b.interim
     }
