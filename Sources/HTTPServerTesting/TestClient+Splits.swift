@@ -17,12 +17,12 @@ extension TestClient {
     /// compared without their `Date`.
     @discardableResult
     public func sendAtEverySplit(_ bytes: [UInt8], endingInput: Bool = false) throws -> [TestResponse] {
-        let reference = try outcome(of: bytes, delivery: .whole, endingInput: endingInput)
+        let reference = try outcome(of: bytes, delivery: .whole, endingInput: endingInput, closes: nil)
         let deliveries = (1..<max(1, bytes.count)).map { Delivery.split(at: [$0]) } + [.byteByByte]
         for delivery in deliveries {
             let other: SplitOutcome
             do {
-                other = try outcome(of: bytes, delivery: delivery, endingInput: endingInput)
+                other = try outcome(of: bytes, delivery: delivery, endingInput: endingInput, closes: reference.isClosed)
             } catch {
                 throw SplitMismatch(bytes: bytes, delivery: delivery, expected: reference.summary,
                                     actual: "the client threw \(error)")
@@ -41,13 +41,17 @@ extension TestClient {
         try sendAtEverySplit(Array(text.utf8), endingInput: endingInput)
     }
 
-    private func outcome(of bytes: [UInt8], delivery: Delivery, endingInput: Bool) throws -> SplitOutcome {
+    /// What one delivery gives. Over loopback, `closes` (the whole delivery's fate) says how long
+    /// to wait for a close: until `responseTimeout` when one is due, not at all when none is (a
+    /// close that comes later goes unnoticed), `quietPeriod` when unknown.
+    private func outcome(of bytes: [UInt8], delivery: Delivery, endingInput: Bool, closes: Bool?) throws -> SplitOutcome {
         let client = try openConnection()
         defer { client.discard() }
         var responses = try client.sendRaw(bytes, delivery: delivery)
         if endingInput { responses += try client.sendEndOfInput() }
+        let wait = closes.map { $0 ? responseTimeout : .zero } ?? quietPeriod
         return SplitOutcome(responses: responses, pendingInterim: client.pendingInterim,
-                            isClosed: client.isClosedByServer)
+                            isClosed: client.isClosedByServer(waitingUpTo: wait))
     }
 
     /// Ends a connection made for one check, so the server does not keep it.

@@ -165,7 +165,7 @@ public final class TestClient {
     /// `transport` directly.
     private func trackPeerSends() {
         guard case .fake(let transport) = peer else { return }
-        transport.peerSent = { [unowned self] bytes in self.tracker.sent(bytes) }
+        transport.peerSent = { [weak self] bytes in self?.tracker.sent(bytes) }
     }
 
     /// A new connection to the same server (same handler type, configuration, clock and log),
@@ -332,13 +332,31 @@ public final class TestClient {
     }
 
     /// True when the server has closed the connection (fully, or its write side): it will send
-    /// nothing more. Over loopback: the client has read the end of the stream.
+    /// nothing more.
+    ///
+    /// Over loopback: the client reads the end of the stream, waiting for it up to ``quietPeriod``
+    /// (a server closes right after its last response, but that close is a packet of its own).
     public var isClosedByServer: Bool {
         switch peer {
         case .fake(let transport):
             return transport.isClosed || transport.isWriteShutdown
+        case .socket:
+            return isClosedByServer(waitingUpTo: quietPeriod)
+        }
+    }
+
+    /// Whether the server has closed; over loopback waits up to `wait` for the end of the stream.
+    func isClosedByServer(waitingUpTo wait: Duration) -> Bool {
+        switch peer {
+        case .fake(let transport):
+            return transport.isClosed || transport.isWriteShutdown
         case .socket(let socket):
+            let deadline = Instant.now().advanced(by: wait)
             socket.drain()
+            while !socket.isAtEOF && !socket.isReadingStopped && Instant.now() < deadline {
+                socket.waitReadable(until: deadline)
+                socket.drain()
+            }
             return socket.isAtEOF
         }
     }
@@ -369,12 +387,14 @@ public final class TestClient {
     private var expectation: Expectation {
         if didEndInput || tracker.hasFailed { return .more }  // the server closes: wait for it
         if tracker.completeCount > responses.count { return .more }
-        if let last = responses.last, responses.count <= tracker.requests.count,
-           !tracker.requests[responses.count - 1].isKeepAlive || last.saysClose {
-            return .more
-        }
+        if let last = responses.last, last.saysClose { return .more }  // the end of the stream follows
         let interimBytes = pendingInterim.reduce(0) { $0 + $1.raw.count }
         if received.count > interimBytes { return .more }  // a response is arriving
+        if !responses.isEmpty, responses.count <= tracker.requests.count,
+           !tracker.requests[responses.count - 1].isKeepAlive {
+            // Closes unless the handler kept the connection open (Python lets it).
+            return .perhaps
+        }
         if tracker.isSendingBody {
             // After `Expect: 100-continue`, the interim response is what was waited for.
             if tracker.requests.last?.expectsContinue == true && !pendingInterim.isEmpty { return .nothing }

@@ -19,7 +19,7 @@ public struct TestClientError: Error, Equatable, Sendable, CustomStringConvertib
         public static let noResponse = Kind("noResponse")
         /// The client reset the connection earlier; nothing more can be sent.
         public static let connectionReset = Kind("connectionReset")
-        /// A loopback socket call failed (connect, or a send the server refused with a reset).
+        /// A loopback socket call failed (`socket`, `connect`, an unexpected `send` error).
         public static let socketFailed = Kind("socketFailed")
         /// Over loopback, the server did not take the bytes in time.
         public static let timedOut = Kind("timedOut")

@@ -127,6 +127,20 @@ import Testing
         #expect(try client.send(.get("/")).status == 200, "a reset of one client does not disturb another")
     }
 
+    @Test(arguments: TestClient.Mode.allCases)
+    func sendingAfterTheServerClosedGetsNoResponse(_ mode: TestClient.Mode) throws {
+        let client = try TestClient(handler: Greeter.self, mode: mode)
+        #expect(try client.send(.get("/bye")).bodyText == "bye")
+        #expect(client.isClosedByServer, "the handler set closeConnection: the server closes, silently")
+        for _ in 0..<3 {
+            #expect {
+                _ = try client.send(.get("/again"))
+            } throws: { error in
+                (error as? TestClientError)?.kind == .noResponse
+            }
+        }
+    }
+
     @Test func aLoopbackClientLeavesNothingBehind() throws {
         weak var server: HTTPServer?
         weak var loop: EventLoop?
