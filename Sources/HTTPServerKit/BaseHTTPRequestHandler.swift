@@ -278,6 +278,7 @@ open class BaseHTTPRequestHandler {
             let words = PythonText.splitWords(cachedRequestline ?? "")
             if error.kind != .badRequestLine && error.kind != .requestLineTooLong, let first = words.first {
                 cachedCommand = String(first)
+                isHEADRequest = first == "HEAD"
             }
         case .incomplete, .timeout:
             cachedRequestline = ""

@@ -309,7 +309,7 @@ final class HTTPConnection: TransportDelegate {
     private func bodyReceived(_ bytes: UnsafeRawBufferPointer) {
         switch bodyMode {
         case .buffered:
-            let handler = ensureHandler()
+            ensureHandler()
             if let limit = context.bufferedBodyLimit, exchange.body.count + bytes.count > limit {
                 failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
                 return
