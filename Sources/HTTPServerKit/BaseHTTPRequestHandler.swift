@@ -591,7 +591,19 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `log_date_time_string()`: local time as `21/Nov/2026 10:00:00`.
     open func logDateTimeString() -> String {
-        var seconds = time_t(connection?.context.wallClock() ?? Int64(time(nil)))
+        let now = connection?.context.wallClock() ?? Int64(time(nil))
+        if let context = connection?.context {
+            // Formatted once a second for all connections: a log line each request is common.
+            if context.logDate.second != now {
+                context.logDate = (now, Self.formatLogDate(now))
+            }
+            return context.logDate.text
+        }
+        return Self.formatLogDate(now)
+    }
+
+    static func formatLogDate(_ epochSeconds: Int64) -> String {
+        var seconds = time_t(epochSeconds)
         var parts = tm()
         localtime_r(&seconds, &parts)
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

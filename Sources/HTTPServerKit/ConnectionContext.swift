@@ -42,6 +42,8 @@ final class ConnectionContext {
     /// server in practice; another class simply rebuilds them).
     @exclusivity(unchecked) var serverLine: (owner: ObjectIdentifier, bytes: [UInt8])?
     @exclusivity(unchecked) var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
+    /// The access log's local-time stamp, formatted once a second.
+    @exclusivity(unchecked) var logDate: (second: Int64, text: String) = (-1, "")
 
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
          log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,
