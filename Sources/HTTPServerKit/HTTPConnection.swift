@@ -31,7 +31,8 @@ final class HTTPConnection: TransportDelegate {
     @exclusivity(unchecked) private(set) var state: State = .awaitingRequest
     let transport: Transport
     let context: ConnectionContext
-    let peer: SocketAddress?
+    /// The client's address, until the handler (which keeps it as `clientAddress`) is created.
+    @exclusivity(unchecked) private var peerBox: PeerBox?
     @exclusivity(unchecked) private(set) var handler: BaseHTTPRequestHandler?
     /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
     /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
@@ -54,7 +55,6 @@ final class HTTPConnection: TransportDelegate {
     /// limit): the response says `Connection: close`.
     @exclusivity(unchecked) private(set) var isCloseForced = false
     /// What happens to the current request's body.
-    private let bufferedBodyLimit: Int?
     /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
     @exclusivity(unchecked) private(set) var isResponseDeferred = false
     /// Called once when all queued output has been written (`wfile.whenDrained`).
@@ -63,19 +63,12 @@ final class HTTPConnection: TransportDelegate {
         self.transport = transport
         self.context = context
         self.pool = context.pool
-        self.peer = peer
-        // The parser does not enforce the body limit: it applies to buffered bodies only, and
-        // whether a body is buffered or streamed is the handler's choice, made after the head.
-        var limits = context.configuration.limits
-        self.bufferedBodyLimit = limits.maxBodySize
-        limits.maxBodySize = nil
-        self.parserLimits = limits
+        self.peerBox = peer.map(PeerBox.init)
         context.timeouts.schedule(self, .idle)
     }
 
     // MARK: Per-request state
 
-    private let parserLimits: ParserLimits
     /// What the connection needs only while a request is in progress; taken from the loop's pool
     /// when bytes arrive and given back when the connection is idle again.
     @exclusivity(unchecked) private var exchangeStorage: Exchange?
@@ -83,7 +76,7 @@ final class HTTPConnection: TransportDelegate {
     /// Borrowed, not retained: this is read several times per request.
     private var exchange: Exchange {
         _read {
-            if exchangeStorage == nil { exchangeStorage = pool.takeExchange(limits: parserLimits) }
+            if exchangeStorage == nil { exchangeStorage = pool.takeExchange(limits: context.parserLimits) }
             yield exchangeStorage.unsafelyUnwrapped
         }
     }
@@ -135,6 +128,9 @@ final class HTTPConnection: TransportDelegate {
         _read { yield exchange.response }
         _modify { yield &exchange.response }
     }
+
+    /// The exchange in progress, if any (never creates one).
+    var currentExchange: Exchange? { exchangeStorage }
 
     /// True while part of a request has been received and not yet handled.
     private var isMidMessage: Bool { exchangeStorage?.parser.isMidMessage ?? false }
@@ -189,7 +185,7 @@ final class HTTPConnection: TransportDelegate {
             if bodyMode == .streaming && !isBodyComplete {
                 // The streamed body will never be complete.
                 handler?.closeConnection = true
-                handler?.rfile.streamEnded(complete: false)
+                exchangeStorage?.streamEnded(complete: false)
             }
             if let watcher = exchangeStorage?.clientCloseWatcher {
                 exchangeStorage?.clientCloseWatcher = nil
@@ -247,7 +243,7 @@ final class HTTPConnection: TransportDelegate {
                 break
             case .responding:
                 // Only a streamed body is read while the handler works, and only while it wants more.
-                guard bodyMode == .streaming, !isBodyComplete, handler?.rfile.isPaused == false else {
+                guard bodyMode == .streaming, !isBodyComplete, exchangeStorage?.isStreamPaused == false else {
                     // Hold further input in the socket, not in memory, until the handler is ready;
                     // but a handler watching for the client's close keeps reading while none comes.
                     if offset < buffer.count || exchangeStorage?.clientCloseWatcher == nil { pauseReadingForHandler() }
@@ -262,14 +258,18 @@ final class HTTPConnection: TransportDelegate {
                 pauseForOutput()
                 return offset
             }
+            if offset == buffer.count && state == .awaitingRequest {
+                return offset  // everything read has been handled
+            }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[offset...])
             let step: ParseStep
+            exchange.isParserUsed = true
             do {
                 step = try parser.parse(slice)
             } catch {
                 if state == .responding {
                     // The streamed body turned out malformed after the handler started answering.
-                    handler?.rfile.streamEnded(complete: false)
+                    exchangeStorage?.streamEnded(complete: false)
                     handler?.closeConnection = true
                     return buffer.count
                 }
@@ -301,7 +301,7 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 isBodyComplete = true
                 if state == .responding {
-                    handler?.rfile.streamEnded(complete: true)
+                    exchangeStorage?.streamEnded(complete: true)
                     if !isResponseDeferred { requestFinished() }
                     continue
                 }
@@ -314,15 +314,15 @@ final class HTTPConnection: TransportDelegate {
     private func bodyReceived(_ bytes: UnsafeRawBufferPointer) {
         switch bodyMode {
         case .buffered:
-            let handler = ensureHandler()
-            if let limit = bufferedBodyLimit, handler.rfile.storage.count + bytes.count > limit {
+            ensureHandler()
+            if let limit = context.bufferedBodyLimit, exchange.body.count + bytes.count > limit {
                 failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
                 return
             }
-            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = pool.take() }
-            handler.rfile.storage.append(contentsOf: bytes)
+            if exchange.body.capacity == 0 { exchange.body = pool.take() }
+            exchange.body.append(contentsOf: bytes)
         case .streaming:
-            handler?.rfile.deliver(bytes)
+            exchange.deliver(bytes)
         case .refused:
             break
         }
@@ -335,7 +335,7 @@ final class HTTPConnection: TransportDelegate {
             trailers.add(PythonText.latin1(UnsafeRawBufferPointer(rebasing: slice[field.name])),
                          PythonText.latin1(UnsafeRawBufferPointer(rebasing: slice[field.value])))
         }
-        ensureHandler().trailers = trailers
+        exchange.trailers = trailers
     }
 
     private func processPending() {
@@ -393,7 +393,7 @@ final class HTTPConnection: TransportDelegate {
         }
         context.timeouts.schedule(self, .body)
         let streams = handler.wantsStreamingBody()
-        if !streams, let limit = bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
+        if !streams, let limit = context.bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
             failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
             return
         }
@@ -415,7 +415,6 @@ final class HTTPConnection: TransportDelegate {
         }
         if streams {
             bodyMode = .streaming
-            handler.rfile.beginStream()
             dispatch()
         }
     }
@@ -426,7 +425,8 @@ final class HTTPConnection: TransportDelegate {
     func ensureHandler() -> BaseHTTPRequestHandler {
         if let handler { return handler }
         let handler = context.makeHandler()
-        handler.attach(to: self)
+        handler.attach(to: self, peer: peerBox?.address)
+        peerBox = nil
         self.handler = handler
         handler.setup()
         handler.handle()
@@ -453,7 +453,7 @@ final class HTTPConnection: TransportDelegate {
         if bodyMode == .streaming && !isBodyComplete {
             // Answered before the body arrived: the rest of the body is not worth reading.
             handler.closeConnection = true
-            handler.rfile.streamEnded(complete: false)
+            exchangeStorage?.streamEnded(complete: false)
         }
         requestFinished()
     }
@@ -466,7 +466,7 @@ final class HTTPConnection: TransportDelegate {
         checkResponse(handler)
         if bodyMode == .streaming && !isBodyComplete {
             handler.closeConnection = true
-            handler.rfile.streamEnded(complete: false)
+            exchangeStorage?.streamEnded(complete: false)
         }
         requestFinished()
         if isReadingPaused && !isPausedForOutput { resumeReading() }
@@ -498,7 +498,7 @@ final class HTTPConnection: TransportDelegate {
     }
 
     private func handlerThrew(_ error: any Error, _ handler: BaseHTTPRequestHandler) {
-        context.handleError(error, peer)
+        context.handleError(error, handler.clientSocketAddress)
         if !response.hasFinalStatus && !response.wroteRawBytes {
             if let mark = response.headMark {
                 output.rollBack(to: mark, pool: pool)
@@ -538,8 +538,7 @@ final class HTTPConnection: TransportDelegate {
         guard let handler else { return }
         handler.endRequest()
         response = ResponseState()
-        exchangeStorage?.clientCloseWatcher = nil
-        handler.rfile.reset(pool: pool)
+        exchange.resetRequest(pool: pool)
         if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
         headBytes = nil
         if handler.closeConnection {
@@ -547,6 +546,7 @@ final class HTTPConnection: TransportDelegate {
             cancelRequest()
         } else {
             parser.reset()
+            exchange.isParserUsed = false
             state = .awaitingRequest
             context.timeouts.schedule(self, .idle)
         }
@@ -730,8 +730,8 @@ final class HTTPConnection: TransportDelegate {
                 flushOutput()
             case .responding:
                 // A streamed body that stopped arriving; a deferred response has no timeout of ours.
-                if bodyMode == .streaming && !isBodyComplete && handler?.rfile.isPaused == false {
-                    handler?.rfile.streamEnded(complete: false)
+                if bodyMode == .streaming && !isBodyComplete && exchangeStorage?.isStreamPaused == false {
+                    exchangeStorage?.streamEnded(complete: false)
                     close()
                 }
             case .dispatching, .closingAfterOutput, .lingering, .closed:
@@ -747,15 +747,15 @@ final class HTTPConnection: TransportDelegate {
         guard state != .closed else { return }
         state = .closed
         context.timeouts.remove(self)
-        let streamCutShort = exchangeStorage.map { $0.bodyMode == .streaming && !$0.isBodyComplete } ?? false
+        if let exchange = exchangeStorage, exchange.bodyMode == .streaming, !exchange.isBodyComplete {
+            exchange.streamEnded(complete: false)
+        }
         if let exchange = exchangeStorage {
             exchangeStorage = nil
             pool.give(exchange)  // queued output is dropped, files close
         }
         transport.close()
         if let handler {
-            if streamCutShort { handler.rfile.streamEnded(complete: false) }
-            handler.rfile.reset(pool: pool)
             handler.finish()
             handler.detach()
         }

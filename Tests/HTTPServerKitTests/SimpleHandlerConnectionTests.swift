@@ -24,7 +24,7 @@ import Testing
 
         func client(_ configure: @escaping (SimpleHTTPRequestHandler) -> Void = { _ in }) throws -> TestClient {
             let directory = tree.served
-            return try TestClient(handlerFactory: {
+            return TestClient(handlerFactory: {
                 let handler = SimpleHTTPRequestHandler(directory: directory)
                 configure(handler)
                 return handler
