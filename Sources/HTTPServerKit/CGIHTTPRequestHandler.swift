@@ -254,7 +254,10 @@ open class CGIHTTPRequestHandler: SimpleHTTPRequestHandler {
         if !names.contains("date") { sendHeader("Date", dateTimeString()) }
         for field in head.fields { sendHeader(field.name, field.value) }
         let hasBody = !isHEADRequest && head.status != 204 && head.status != 304
-        let chunked = hasBody && !head.hasContentLength && !closeConnection && requestVersion == "HTTP/1.1"
+        // Chunked framing needs an HTTP/1.1 (or later 1.x) client; an HTTP/1.0 client that asked
+        // for keep-alive gets the body unframed and the connection closes after it.
+        let understandsChunked = requestVersion.hasPrefix("HTTP/1.") && requestVersion != "HTTP/1.0"
+        let chunked = hasBody && !head.hasContentLength && !closeConnection && understandsChunked
         if chunked { sendHeader("Transfer-Encoding", "chunked") }
         endHeaders()
         return chunked

@@ -105,10 +105,15 @@ public final class PipeReader: EventHandler {
         }
     }
 
-    /// Reads everything the pipe holds now, without waiting (for a last look after the writer is
-    /// known to be gone). Delivers through `onData`; ends the stream at end of file.
-    public func drainAvailable() {
-        while !isClosed && !isPaused {
+    /// Reads what the pipe holds now, without waiting, for a last look after the writer has
+    /// exited: at most `maxReads` reads (a writer that is still alive, such as a process the
+    /// child left behind, could otherwise keep this going). Delivers through `onData`; ends the
+    /// stream at end of file. Not from inside another reader's callback: the loop's read buffer
+    /// is shared.
+    public func drainAvailable(maxReads: Int = 16) {
+        var reads = 0
+        while !isClosed && !isPaused && reads < maxReads {
+            reads += 1
             guard readOnce() else { return }
         }
     }
