@@ -29,8 +29,9 @@ open class CGIHTTPRequestHandler: SimpleHTTPRequestHandler {
     /// `cgi_directories`: URL paths whose files are scripts (`/cgi-bin`, `/htbin`).
     open var cgiDirectories: [String] { cgiConfiguration.cgiDirectories }
 
-    /// `cgi_info`: set by `isCGI()` to the CGI directory matched and the rest of the path after it.
-    public internal(set) var cgiInfo: (directory: String, rest: String)?
+    /// `cgi_info`: set by `isCGI()` to the CGI directory matched and the rest of the path after it
+    /// (a subclass that overrides `isCGI()` sets it, as in Python); `runCGI()` starts from it.
+    public var cgiInfo: (directory: String, rest: String)?
 
     /// The script of the current request while it runs.
     var script: CGIScript?
