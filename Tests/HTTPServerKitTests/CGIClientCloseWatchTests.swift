@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func aWatchedDeferredResponseHearsTheClientsEndOfInput() throws {
-        let client = try TestClient(handler: Watching.self)
+        let client = TestClient(handler: Watching.self)
         try client.sendRaw(bytes("GET /watched HTTP/1.1\r\nHost: x\r\n\r\n"))
         let handler = try #require(Watching.current)
         #expect(!client.transport.isReadingPaused, "a watched response keeps reading")
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func anUnwatchedDeferredResponsePausesReadingAsBefore() throws {
-        let client = try TestClient(handler: Watching.self)
+        let client = TestClient(handler: Watching.self)
         try client.sendRaw(bytes("GET /unwatched HTTP/1.1\r\nHost: x\r\n\r\n"))
         let handler = try #require(Watching.current)
         #expect(client.transport.isReadingPaused)
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func aStreamedBodyThenTheEndOfInputIsHeardAfterTheBody() throws {
-        let client = try TestClient(handler: Watching.self)
+        let client = TestClient(handler: Watching.self)
         try client.sendRaw(bytes("POST /watched HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab"))
         let handler = try #require(Watching.current)
         try client.sendRaw(bytes("cd"))
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func pipelinedInputPausesReadingAndTheWatchEndsWithTheResponse() throws {
-        let client = try TestClient(handler: Watching.self)
+        let client = TestClient(handler: Watching.self)
         try client.sendRaw(bytes("GET /watched HTTP/1.1\r\nHost: x\r\n\r\nGET /unwatched HTTP/1.1\r\nHost: x\r\n\r\n"))
         let first = try #require(Watching.current)
         #expect(client.transport.isReadingPaused, "input waits in the socket while the response is deferred")
