@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -287,6 +288,13 @@ static inline int creactor_pidfd_signal(int pidfd, int signal_number) {
 #else
     return ENOSYS;
 #endif
+}
+
+/// Bytes received and not yet read on a socket (FIONREAD; `ioctl` is variadic, so not imported).
+static inline int creactor_unread_bytes(int fd) {
+    int count = 0;
+    if (ioctl(fd, FIONREAD, &count) < 0) return -1;
+    return count;
 }
 
 #endif

@@ -543,8 +543,11 @@ open class BaseHTTPRequestHandler {
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 closeConnection = true
                 connection.response.sentConnectionHeader = true
-            } else if connection.isCloseForced && closeConnection && !connection.response.sentConnectionHeader {
-                // The server ends this connection (shutdown, request limit): say so.
+            } else if closeConnection && !connection.response.sentConnectionHeader
+                        && (connection.isCloseForced || isProtocolHTTP11) {
+                // RFC 9112 §9.6: a server that closes after this response says so, so that an
+                // HTTP/1.1 client does not send its next request into a closing connection.
+                // (Python does not; in HTTP/1.0 mode closing is the default and goes unsaid.)
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 connection.response.sentConnectionHeader = true
             }

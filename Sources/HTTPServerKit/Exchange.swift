@@ -42,6 +42,8 @@ final class Exchange {
     // `rfile`: the buffered body, or the streamed body's callbacks and state.
     @exclusivity(unchecked) var body: [UInt8] = []
     @exclusivity(unchecked) var bodyPosition = 0
+    /// Body bytes handed to a streaming handler so far.
+    @exclusivity(unchecked) var streamedBodyBytes = 0
     @exclusivity(unchecked) var isStreamComplete = false
     @exclusivity(unchecked) var isStreamPaused = false
     @exclusivity(unchecked) var isStreamEndReported = false
@@ -86,6 +88,7 @@ final class Exchange {
         if trailers != nil { trailers = nil }
         if body.capacity > 0 { pool.give(&body) }
         bodyPosition = 0
+        streamedBodyBytes = 0
         isStreamComplete = false
         isStreamPaused = false
         isStreamEndReported = false
