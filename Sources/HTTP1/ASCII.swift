@@ -1,0 +1,69 @@
+// Small byte-range helpers for HTTPServerKit and the parser: no String, no allocation.
+
+/// ASCII case-insensitive comparison of a range of `buffer` with a lowercase ASCII literal.
+public func asciiCaseInsensitiveEquals(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+    guard range.lowerBound >= 0, range.upperBound <= buffer.count else { return false }
+    return lowercase.withUTF8Buffer { literal in
+        asciiCaseInsensitiveEquals(buffer, range, literal)
+    }
+}
+
+@inline(__always)
+func asciiCaseInsensitiveEquals(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, _ literal: UnsafeBufferPointer<UInt8>) -> Bool {
+    guard range.count == literal.count else { return false }
+    let fold = ByteClass.lowercase
+    var i = range.lowerBound
+    var j = 0
+    while j < literal.count {
+        if fold[Int(buffer[i])] != literal[j] { return false }
+        i &+= 1
+        j &+= 1
+    }
+    return true
+}
+
+/// Whether the comma-separated token list at `range` of `buffer` (e.g. a `Connection`
+/// value) contains `lowercaseToken`, compared ASCII case-insensitively. Empty list
+/// elements and OWS around elements are ignored (RFC 9110 §5.6.1).
+public func asciiTokenListContains(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, _ lowercaseToken: StaticString) -> Bool {
+    guard range.lowerBound >= 0, range.upperBound <= buffer.count else { return false }
+    return lowercaseToken.withUTF8Buffer { literal in
+        var found = false
+        forEachListElement(buffer, range) { element in
+            if !found && asciiCaseInsensitiveEquals(buffer, element, literal) { found = true }
+        }
+        return found
+    }
+}
+
+/// Calls `body` with each non-empty element of the comma-separated list at `range`,
+/// OWS trimmed (RFC 9110 §5.6.1: recipients ignore empty elements).
+@inline(__always)
+func forEachListElement(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>, _ body: (Range<Int>) -> Void) {
+    var start = range.lowerBound
+    while start <= range.upperBound {
+        var stop = start
+        while stop < range.upperBound && buffer[stop] != .comma { stop += 1 }
+        var lo = start
+        var hi = stop
+        while lo < hi && (buffer[lo] == .sp || buffer[lo] == .htab) { lo += 1 }
+        while hi > lo && (buffer[hi - 1] == .sp || buffer[hi - 1] == .htab) { hi -= 1 }
+        if lo < hi { body(lo..<hi) }
+        start = stop + 1
+    }
+}
+
+/// Parses `1*DIGIT` at `range` of `buffer`; nil on any other byte, an empty range or overflow.
+public func asciiDecimalValue(_ buffer: UnsafeRawBufferPointer, _ range: Range<Int>) -> Int? {
+    guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= buffer.count else { return nil }
+    var value = 0
+    for i in range {
+        let digit = Int(buffer[i]) &- 0x30
+        guard digit >= 0 && digit <= 9 else { return nil }
+        let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, o2) = times10.addingReportingOverflow(digit)
+        guard !o1 && !o2 else { return nil }
+        value = sum
+    }
+    return value
+}

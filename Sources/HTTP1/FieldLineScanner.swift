@@ -1,0 +1,126 @@
+/// Scans field lines (RFC 9112 §5) one byte at a time, resumably: the header
+/// section and the trailer section both go through here.
+///
+/// `field-line = field-name ":" OWS field-value OWS`, each line ending in CRLF,
+/// the section ending in an empty line. Strict: no obs-fold, no whitespace
+/// before the colon, no bare CR or bare LF (RFC 9112 §2.2 allows rejecting
+/// them), no control bytes other than HTAB in values (RFC 9110 §5.5).
+struct FieldLineScanner: Sendable {
+    /// Where in the grammar the next byte falls.
+    enum Position: Sendable {
+        /// First byte of a field line, or CR of the empty line ending the section.
+        case fieldLineStart
+        case fieldName
+        /// OWS after the colon.
+        case fieldValueLeadingWhitespace
+        case fieldValue
+        /// The LF after a field line's CR.
+        case fieldLineLF
+        /// The LF after the empty line's CR.
+        case sectionEndLF
+    }
+
+    enum Event: Sendable {
+        /// `i` reached `end` inside the section.
+        case needMore
+        /// A complete field line; `i` is just past its LF.
+        case field(HeaderField)
+        /// The empty line ending the section; `i` is just past its LF.
+        case sectionEnd
+    }
+
+    var position: Position = .fieldLineStart
+    var lineStart = 0
+    var nameEnd = 0
+    var valueStart = 0
+
+    mutating func reset(at offset: Int) {
+        position = .fieldLineStart
+        lineStart = offset
+    }
+
+    /// Moves every remembered offset back by `delta` (the caller consumed `delta` bytes).
+    mutating func shift(by delta: Int) {
+        lineStart -= delta
+        nameEnd -= delta
+        valueStart -= delta
+    }
+
+    /// Advances `i` through `p[..<end]` until a field line or the section is complete.
+    @inline(__always)
+    mutating func scan(_ p: UnsafePointer<UInt8>, end: Int, i: inout Int, maxLineLength: Int) throws(ParseError) -> Event {
+        let table = ByteClass.table
+        var lineLimit = lineStart &+ maxLineLength
+        while i < end {
+            switch position {
+            case .fieldLineStart:
+                let b = p[i]
+                if table[Int(b)] & ByteClass.token != 0 {
+                    lineStart = i
+                    lineLimit = i &+ maxLineLength
+                    position = .fieldName
+                    i &+= 1
+                } else if b == .cr {
+                    lineStart = i
+                    position = .sectionEndLF
+                    i &+= 1
+                } else {
+                    // SP/HTAB here is obs-fold or whitespace after the start line
+                    // (RFC 9112 §2.2, §5.2): rejected. So is a bare LF.
+                    throw .badHeader
+                }
+            case .fieldName:
+                let stop = min(end, lineLimit)
+                while i < stop && table[Int(p[i])] & ByteClass.token != 0 { i &+= 1 }
+                if i == end { return .needMore }
+                let b = p[i]
+                if i >= lineLimit && b != .cr { throw .headerLineTooLong }
+                // RFC 9112 §5.1: no whitespace between name and colon.
+                guard b == .colon else { throw .badHeader }
+                nameEnd = i
+                position = .fieldValueLeadingWhitespace
+                i &+= 1
+            case .fieldValueLeadingWhitespace:
+                let b = p[i]
+                if i >= lineLimit && b != .cr { throw .headerLineTooLong }
+                if b == .sp || b == .htab {
+                    i &+= 1
+                } else if b == .cr {
+                    valueStart = i
+                    position = .fieldLineLF
+                    i &+= 1
+                } else if table[Int(b)] & ByteClass.fieldValue != 0 {
+                    valueStart = i
+                    position = .fieldValue
+                    i &+= 1
+                } else {
+                    throw .badHeader
+                }
+            case .fieldValue:
+                let stop = min(end, lineLimit)
+                while i < stop && table[Int(p[i])] & ByteClass.fieldValue != 0 { i &+= 1 }
+                if i == end { return .needMore }
+                let b = p[i]
+                guard b == .cr else {
+                    if i >= lineLimit && table[Int(b)] & ByteClass.fieldValue != 0 { throw .headerLineTooLong }
+                    throw .badHeader  // NUL, other CTL, DEL, bare LF
+                }
+                position = .fieldLineLF
+                i &+= 1
+            case .fieldLineLF:
+                guard p[i] == .lf else { throw .badHeader }  // bare CR
+                i &+= 1
+                position = .fieldLineStart
+                // The value ends before the CR, less trailing OWS.
+                var valueEnd = i &- 2
+                while valueEnd > valueStart && (p[valueEnd &- 1] == .sp || p[valueEnd &- 1] == .htab) { valueEnd &-= 1 }
+                return .field(HeaderField(name: lineStart..<nameEnd, value: valueStart..<valueEnd))
+            case .sectionEndLF:
+                guard p[i] == .lf else { throw .badHeader }
+                i &+= 1
+                return .sectionEnd
+            }
+        }
+        return .needMore
+    }
+}

@@ -1,0 +1,67 @@
+/// A field line: ranges into the buffer the head was parsed from. Value without leading/trailing OWS.
+public struct HeaderField: Equatable, Sendable {
+    public var name: Range<Int>
+    public var value: Range<Int>
+    public init(name: Range<Int>, value: Range<Int>) { self.name = name; self.value = value }
+}
+
+/// How the body is framed (RFC 9112 §6.3).
+public enum BodyFraming: Equatable, Sendable {
+    case none
+    case contentLength(Int)
+    case chunked
+}
+
+/// A parsed request head. Ranges are into the buffer of the `parse` call that returned `.head`.
+public struct RequestHead: Sendable {
+    public var method: Range<Int> = 0..<0
+    public var target: Range<Int> = 0..<0
+    /// The version token as received (empty for HTTP/0.9).
+    public var versionToken: Range<Int> = 0..<0
+    /// The request line without CRLF.
+    public var requestLine: Range<Int> = 0..<0
+    public var version: HTTPVersion = .http09
+    /// Fields in order, duplicates kept. Reused across requests (capacity kept).
+    public var headers: [HeaderField] = []
+    public var framing: BodyFraming = .none
+    /// `Connection` tokens seen (case-insensitive).
+    public var connectionClose: Bool = false
+    public var connectionKeepAlive: Bool = false
+    /// `Expect: 100-continue`.
+    public var expectsContinue: Bool = false
+    /// The method is CONNECT (informational; the parser gives a CONNECT request no body).
+    public var isConnect: Bool = false
+    public init() {}
+
+    /// Whether the connection stays open after this request, by RFC 9112 §9.3 and
+    /// as Python decides it for the request side: HTTP/1.1 unless `Connection: close`;
+    /// HTTP/1.0 only with `Connection: keep-alive`; never for HTTP/0.9 or CONNECT.
+    public var isKeepAlive: Bool {
+        if isConnect || connectionClose { return false }
+        if version >= .http11 { return true }
+        return version == .http10 && connectionKeepAlive
+    }
+
+    /// The first field named `lowercaseName` (ASCII case-insensitive), with its ranges into `buffer`.
+    public func firstField(named lowercaseName: StaticString, in buffer: UnsafeRawBufferPointer) -> HeaderField? {
+        for field in headers where asciiCaseInsensitiveEquals(buffer, field.name, lowercaseName) {
+            return field
+        }
+        return nil
+    }
+
+    /// Clears every field, keeping the headers array's capacity.
+    mutating func clear() {
+        method = 0..<0
+        target = 0..<0
+        versionToken = 0..<0
+        requestLine = 0..<0
+        version = .http09
+        headers.removeAll(keepingCapacity: true)
+        framing = .none
+        connectionClose = false
+        connectionKeepAlive = false
+        expectsContinue = false
+        isConnect = false
+    }
+}

@@ -1,0 +1,513 @@
+/// The incremental RFC 9112 request parser. Resumable at every byte; allocation-free in steady state.
+///
+/// The caller owns the bytes. Each `parse` call says how many bytes it consumed;
+/// the caller drops them and presents the rest, with more appended, on the next
+/// call. The parser remembers how far it scanned, so no byte is examined twice.
+/// In the head phase nothing is consumed until the head is complete, so the
+/// head's ranges are all into the buffer of the call that returns `.head`.
+public struct RequestParser: Sendable {
+    /// Where in the grammar the next byte falls.
+    enum State: Sendable {
+        /// Before the method: a CR here starts an ignored empty line (RFC 9112 §2.2).
+        case requestLineStart
+        /// The LF of an ignored leading empty line.
+        case leadingEmptyLineLF
+        case method
+        /// The first byte of the request-target.
+        case targetStart
+        case target
+        case version
+        /// The LF ending a three-word request line.
+        case requestLineLF
+        /// The LF ending a two-word (HTTP/0.9) request line.
+        case http09RequestLineLF
+        /// The header section; `fields` has the finer position.
+        case fieldLines
+        /// Content-Length body with this many bytes to go (0: the next call ends the message).
+        case contentBody(remaining: Int)
+        /// The first byte of a chunk-size line.
+        case chunkSizeStart
+        case chunkSizeDigits
+        /// BWS before a `;` or the CR, after the size or an extension.
+        case chunkExtensionWhitespace
+        /// BWS after `;`, before an extension name.
+        case chunkExtensionNameStart
+        case chunkExtensionName
+        /// BWS after an extension name, before `=`, `;` or CR.
+        case chunkExtensionAfterName
+        /// BWS after `=`, before the value.
+        case chunkExtensionValueStart
+        case chunkExtensionToken
+        case chunkExtensionQuoted
+        case chunkExtensionQuotedPair
+        /// The LF ending a chunk-size line.
+        case chunkSizeLineLF
+        case chunkData(remaining: Int)
+        /// The CRLF after chunk data.
+        case chunkDataCR
+        case chunkDataLF
+        /// The trailer section after the last chunk; `fields` has the finer position.
+        case trailerSection
+        /// `.end` was returned; `reset()` before the next request.
+        case messageComplete
+    }
+
+    public var limits: ParserLimits
+    public internal(set) var head = RequestHead()
+    /// Trailer fields of a chunked body, valid after `.end`.
+    public internal(set) var trailers: [HeaderField] = []
+
+    var state: State = .requestLineStart
+    /// How far this message has been scanned, as an offset into the current buffer.
+    var scanned = 0
+    var fields = FieldLineScanner()
+    // Request line positions (offsets into the head buffer).
+    var requestLineStart = 0
+    var methodEnd = 0
+    var targetStart = 0
+    var targetEnd = 0
+    var versionStart = 0
+    // Framing facts gathered from the header fields.
+    var contentLength: Int? = nil
+    var hasTransferEncoding = false
+    /// The last non-empty Transfer-Encoding element was `chunked`.
+    var isChunkedLast = false
+    var chunkedCount = 0
+    var hasOtherCoding = false
+    var isTransferEncodingMalformed = false
+    var hostCount = 0
+    // Chunked body.
+    var chunkSize = 0
+    var bodyTotal = 0
+    var trailerBytes = 0
+
+    public init(limits: ParserLimits = ParserLimits()) {
+        self.limits = limits
+    }
+
+    /// Ready for the next request on the connection (keeps capacity).
+    public mutating func reset() {
+        head.clear()
+        trailers.removeAll(keepingCapacity: true)
+        state = .requestLineStart
+        scanned = 0
+        fields = FieldLineScanner()
+        requestLineStart = 0
+        methodEnd = 0
+        targetStart = 0
+        targetEnd = 0
+        versionStart = 0
+        contentLength = nil
+        hasTransferEncoding = false
+        isChunkedLast = false
+        chunkedCount = 0
+        hasOtherCoding = false
+        isTransferEncodingMalformed = false
+        hostCount = 0
+        chunkSize = 0
+        bodyTotal = 0
+        trailerBytes = 0
+    }
+
+    /// True once part of a request has been seen (not just leading empty lines): EOF now is an error.
+    public var isMidMessage: Bool {
+        switch state {
+        case .requestLineStart, .leadingEmptyLineLF, .messageComplete:
+            return false
+        case .method, .targetStart, .target, .version, .requestLineLF, .http09RequestLineLF, .fieldLines,
+             .contentBody, .chunkSizeStart, .chunkSizeDigits, .chunkExtensionWhitespace,
+             .chunkExtensionNameStart, .chunkExtensionName, .chunkExtensionAfterName,
+             .chunkExtensionValueStart, .chunkExtensionToken, .chunkExtensionQuoted,
+             .chunkExtensionQuotedPair, .chunkSizeLineLF, .chunkData, .chunkDataCR, .chunkDataLF,
+             .trailerSection:
+            return true
+        }
+    }
+
+    /// Parses what it can of `bytes` (see `ParseStep`). After an error the parser must be `reset()`.
+    public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> ParseStep {
+        guard let base = bytes.baseAddress, bytes.count > 0 else {
+            switch state {
+            case .contentBody(remaining: 0):
+                state = .messageComplete
+                return .end(consumed: 0)
+            case .messageComplete:
+                return .end(consumed: 0)
+            default:
+                return .needMore(consumed: 0)
+            }
+        }
+        let p = base.assumingMemoryBound(to: UInt8.self)
+        let n = bytes.count
+        switch state {
+        case .requestLineStart, .leadingEmptyLineLF, .method, .targetStart, .target, .version,
+             .requestLineLF, .http09RequestLineLF, .fieldLines:
+            return try parseHead(p, n)
+        case .contentBody(let remaining):
+            if remaining == 0 {
+                state = .messageComplete
+                return .end(consumed: 0)
+            }
+            let take = min(n, remaining)
+            state = .contentBody(remaining: remaining - take)
+            return .body(0..<take)
+        case .chunkSizeStart, .chunkSizeDigits, .chunkExtensionWhitespace, .chunkExtensionNameStart,
+             .chunkExtensionName, .chunkExtensionAfterName, .chunkExtensionValueStart, .chunkExtensionToken,
+             .chunkExtensionQuoted, .chunkExtensionQuotedPair, .chunkSizeLineLF, .chunkData, .chunkDataCR,
+             .chunkDataLF, .trailerSection:
+            return try parseChunked(p, n)
+        case .messageComplete:
+            return .end(consumed: 0)
+        }
+    }
+
+    // MARK: - Head
+
+    private mutating func parseHead(_ p: UnsafePointer<UInt8>, _ n: Int) throws(ParseError) -> ParseStep {
+        let table = ByteClass.table
+        // The whole head, leading empty lines included, must fit in maxHeadSize.
+        let end = min(n, limits.maxHeadSize)
+        var i = scanned
+        let requestLineLimit = requestLineStart &+ limits.maxRequestLineLength
+        scanning: while i < end {
+            switch state {
+            case .requestLineStart:
+                let b = p[i]
+                if b == .cr {
+                    state = .leadingEmptyLineLF
+                    i &+= 1
+                } else if table[Int(b)] & ByteClass.token != 0 {
+                    requestLineStart = i
+                    state = .method
+                    // The line limits are relative to requestLineStart: restart with it set.
+                    scanned = i
+                    return try parseHead(p, n)
+                } else {
+                    throw .badRequestLine  // bare LF, control bytes, TLS handshakes, ...
+                }
+            case .leadingEmptyLineLF:
+                guard p[i] == .lf else { throw .badRequestLine }
+                state = .requestLineStart
+                i &+= 1
+            case .method:
+                let methodLimit = requestLineStart &+ limits.maxMethodLength
+                let stop = min(end, methodLimit, requestLineLimit)
+                while i < stop && table[Int(p[i])] & ByteClass.token != 0 { i &+= 1 }
+                if i == end { break scanning }
+                let b = p[i]
+                if table[Int(b)] & ByteClass.token != 0 {
+                    throw i >= requestLineLimit ? .requestLineTooLong : .methodTooLong
+                }
+                guard b == .sp else { throw .badRequestLine }
+                if i >= requestLineLimit { throw .requestLineTooLong }
+                methodEnd = i
+                state = .targetStart
+                i &+= 1
+            case .targetStart:
+                let b = p[i]
+                if i >= requestLineLimit { throw .requestLineTooLong }
+                guard table[Int(b)] & ByteClass.target != 0 else { throw .badRequestLine }
+                targetStart = i
+                state = .target
+                i &+= 1
+            case .target:
+                let stop = min(end, requestLineLimit)
+                while i < stop && table[Int(p[i])] & ByteClass.target != 0 { i &+= 1 }
+                if i == end { break scanning }
+                let b = p[i]
+                if i >= requestLineLimit && b != .cr { throw .requestLineTooLong }
+                if b == .sp {
+                    targetEnd = i
+                    versionStart = i &+ 1
+                    state = .version
+                } else if b == .cr {
+                    // `GET /path` CRLF: HTTP/0.9 as in Python.
+                    targetEnd = i
+                    state = .http09RequestLineLF
+                } else {
+                    throw .badRequestLine  // CTL, DEL or bare LF inside the target
+                }
+                i &+= 1
+            case .version:
+                let stop = min(end, requestLineLimit)
+                while i < stop && table[Int(p[i])] & ByteClass.target != 0 { i &+= 1 }
+                if i == end { break scanning }
+                let b = p[i]
+                if i >= requestLineLimit && b != .cr { throw .requestLineTooLong }
+                guard b == .cr else { throw .badRequestLine }  // a fourth word, trailing SP, CTL
+                state = .requestLineLF
+                i &+= 1
+            case .requestLineLF:
+                guard p[i] == .lf else { throw .badRequestLine }
+                try requestLineComplete(p, crAt: i &- 1)
+                i &+= 1
+                fields.reset(at: i)
+                state = .fieldLines
+            case .http09RequestLineLF:
+                guard p[i] == .lf else { throw .badRequestLine }
+                let crAt = i &- 1
+                head.method = requestLineStart..<methodEnd
+                head.target = targetStart..<targetEnd
+                head.requestLine = requestLineStart..<crAt
+                head.versionToken = crAt..<crAt
+                head.version = .http09
+                // Python: a two-word request line is HTTP/0.9 and only GET exists there.
+                guard equals(p, head.method, "GET") else { throw .badHTTP09Method }
+                try checkTargetForm(p)
+                i &+= 1
+                // RFC 1945: an HTTP/0.9 request has no header section and no body.
+                state = .contentBody(remaining: 0)
+                scanned = 0
+                return .head(consumed: i)
+            case .fieldLines:
+                while true {
+                    switch try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength) {
+                    case .needMore:
+                        break scanning
+                    case .field(let field):
+                        guard head.headers.count < limits.maxHeaderCount else { throw .tooManyHeaders }
+                        head.headers.append(field)
+                        try recognise(p, field)
+                    case .sectionEnd:
+                        try headComplete(p)
+                        scanned = 0
+                        return .head(consumed: i)
+                    }
+                }
+            case .contentBody, .chunkSizeStart, .chunkSizeDigits, .chunkExtensionWhitespace,
+                 .chunkExtensionNameStart, .chunkExtensionName, .chunkExtensionAfterName,
+                 .chunkExtensionValueStart, .chunkExtensionToken, .chunkExtensionQuoted,
+                 .chunkExtensionQuotedPair, .chunkSizeLineLF, .chunkData, .chunkDataCR, .chunkDataLF,
+                 .trailerSection, .messageComplete:
+                preconditionFailure("parseHead in a body state")
+            }
+        }
+        if end < n { throw .headTooLarge }
+        scanned = i
+        switch state {
+        case .requestLineStart:
+            // Only complete empty lines so far: drop them, so a peer sending nothing
+            // but CRLFs cannot make the connection hold them.
+            scanned = 0
+            return .needMore(consumed: i)
+        case .leadingEmptyLineLF:
+            scanned = 1
+            return .needMore(consumed: i &- 1)
+        default:
+            return .needMore(consumed: 0)
+        }
+    }
+
+    /// Validates the version token and the request-target's form once the line is whole.
+    private mutating func requestLineComplete(_ p: UnsafePointer<UInt8>, crAt: Int) throws(ParseError) {
+        head.method = requestLineStart..<methodEnd
+        head.target = targetStart..<targetEnd
+        head.versionToken = versionStart..<crAt
+        head.requestLine = requestLineStart..<crAt
+        // RFC 9112 §2.3: HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive.
+        let v = versionStart
+        guard crAt - v == 8,
+              p[v] == UInt8(ascii: "H"), p[v + 1] == UInt8(ascii: "T"), p[v + 2] == UInt8(ascii: "T"),
+              p[v + 3] == UInt8(ascii: "P"), p[v + 4] == .slash, p[v + 6] == UInt8(ascii: "."),
+              let major = digit(p[v + 5]), let minor = digit(p[v + 7])
+        else { throw .badVersion }
+        // Python: 505 for 2.0 and above; HTTP/1.x with x ≥ 2 is served as 1.1 would be.
+        if major >= 2 { throw .versionNotSupported }
+        head.version = HTTPVersion(major: major, minor: minor)
+        head.isConnect = equals(p, head.method, "CONNECT")
+        try checkTargetForm(p)
+    }
+
+    /// RFC 9112 §3.2: the form of the request-target must fit the method.
+    private func checkTargetForm(_ p: UnsafePointer<UInt8>) throws(ParseError) {
+        let t = head.target
+        let first = p[t.lowerBound]
+        if head.isConnect {
+            // authority-form = uri-host ":" port (§3.2.3).
+            var hasColon = false
+            for i in t {
+                let b = p[i]
+                if b == .slash || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") || b == UInt8(ascii: "@") {
+                    throw .badRequestLine
+                }
+                if b == .colon { hasColon = true }
+            }
+            guard hasColon else { throw .badRequestLine }
+            return
+        }
+        if first == .slash { return }  // origin-form (§3.2.1)
+        if first == .asterisk {
+            // asterisk-form is only for a server-wide OPTIONS (§3.2.4).
+            guard t.count == 1, equals(p, head.method, "OPTIONS") else { throw .badRequestLine }
+            return
+        }
+        // absolute-form (§3.2.2): scheme "://" ...; HTTP's schemes always have an authority,
+        // which also tells `example.com:80` (authority-form, CONNECT only) apart.
+        var i = t.lowerBound
+        guard isAlpha(p[i]) else { throw .badRequestLine }
+        i += 1
+        while i < t.upperBound, isSchemeByte(p[i]) { i += 1 }
+        guard t.upperBound - i >= 3, p[i] == .colon, p[i + 1] == .slash, p[i + 2] == .slash else {
+            throw .badRequestLine
+        }
+    }
+
+    /// Notes the fields that decide framing and connection handling (RFC 9112 §6, §9.6; RFC 9110 §7.2, §10.1.1).
+    private mutating func recognise(_ p: UnsafePointer<UInt8>, _ field: HeaderField) throws(ParseError) {
+        switch field.name.count {
+        case 4 where equalsFolded(p, field.name, "host"):
+            hostCount += 1
+            // RFC 9112 §3.2: more than one Host is a 400.
+            if hostCount > 1 { throw .badHost }
+        case 6 where equalsFolded(p, field.name, "expect"):
+            if equalsFolded(p, field.value, "100-continue") { head.expectsContinue = true }
+        case 10 where equalsFolded(p, field.name, "connection"):
+            let buffer = UnsafeRawBufferPointer(start: p, count: field.value.upperBound)
+            forEachListElement(buffer, field.value) { token in
+                if equalsFolded(p, token, "close") { head.connectionClose = true }
+                if equalsFolded(p, token, "keep-alive") { head.connectionKeepAlive = true }
+            }
+        case 14 where equalsFolded(p, field.name, "content-length"):
+            try recogniseContentLength(p, field.value)
+        case 17 where equalsFolded(p, field.name, "transfer-encoding"):
+            recogniseTransferEncoding(p, field.value)
+        default:
+            break
+        }
+    }
+
+    /// RFC 9112 §6.3 rule 5: a list of identical values is that value; anything else is a 400.
+    private mutating func recogniseContentLength(_ p: UnsafePointer<UInt8>, _ value: Range<Int>) throws(ParseError) {
+        let buffer = UnsafeRawBufferPointer(start: p, count: value.upperBound)
+        var sawElement = false
+        var isBad = false
+        var length = contentLength
+        // Unlike other lists, an empty element here is malformed, so walk the commas directly.
+        var start = value.lowerBound
+        while start <= value.upperBound {
+            var stop = start
+            while stop < value.upperBound && p[stop] != .comma { stop += 1 }
+            var lo = start
+            var hi = stop
+            while lo < hi && (p[lo] == .sp || p[lo] == .htab) { lo += 1 }
+            while hi > lo && (p[hi - 1] == .sp || p[hi - 1] == .htab) { hi -= 1 }
+            if let n = asciiDecimalValue(buffer, lo..<hi) {
+                if let previous = length, previous != n { isBad = true }
+                length = n
+                sawElement = true
+            } else {
+                isBad = true
+            }
+            start = stop + 1
+        }
+        guard sawElement, !isBad, let length else { throw .badContentLength }
+        contentLength = length
+    }
+
+    /// Transfer-Encoding is one list across all its field lines (RFC 9110 §5.3).
+    private mutating func recogniseTransferEncoding(_ p: UnsafePointer<UInt8>, _ value: Range<Int>) {
+        hasTransferEncoding = true
+        let buffer = UnsafeRawBufferPointer(start: p, count: value.upperBound)
+        let table = ByteClass.table
+        forEachListElement(buffer, value) { element in
+            // transfer-coding = token *( OWS ";" OWS transfer-parameter )
+            var i = element.lowerBound
+            while i < element.upperBound && table[Int(p[i])] & ByteClass.token != 0 { i += 1 }
+            let name = element.lowerBound..<i
+            let hasParameters = i < element.upperBound
+            if name.isEmpty {
+                isTransferEncodingMalformed = true
+                return
+            }
+            if hasParameters {
+                var j = i
+                while j < element.upperBound && (p[j] == .sp || p[j] == .htab) { j += 1 }
+                if j == element.upperBound || p[j] != .semicolon { isTransferEncodingMalformed = true }
+            }
+            if equalsFolded(p, name, "chunked") {
+                // chunked takes no parameters (RFC 9112 §7.1).
+                if hasParameters { isTransferEncodingMalformed = true }
+                chunkedCount += 1
+                isChunkedLast = true
+            } else {
+                hasOtherCoding = true
+                isChunkedLast = false
+            }
+        }
+    }
+
+    /// Decides the framing once every field is in (RFC 9112 §6.1, §6.3).
+    private mutating func headComplete(_ p: UnsafePointer<UInt8>) throws(ParseError) {
+        if limits.requireHost && hostCount == 0 && head.version >= .http11 { throw .badHost }
+        if hasTransferEncoding {
+            // §6.1: TE in HTTP/1.0 means the framing is faulty; TE with CL is a smuggling shape.
+            if head.version < .http11 { throw .badTransferEncoding }
+            if contentLength != nil { throw .badContentLength }
+            if isTransferEncodingMalformed { throw .badTransferEncoding }
+            // §6.3 rule 4: chunked not final → 400; chunked applied twice is not allowed (§7).
+            if chunkedCount != 1 || !isChunkedLast { throw .badTransferEncoding }
+            // §6.1: a coding we do not implement → 501.
+            if hasOtherCoding { throw .unsupportedTransferCoding }
+            head.framing = .chunked
+        } else if let contentLength {
+            if let maxBody = limits.maxBodySize, contentLength > maxBody { throw .bodyTooLarge }
+            head.framing = .contentLength(contentLength)
+        } else {
+            head.framing = .none
+        }
+        if head.isConnect {
+            // RFC 9110 §9.3.6: CONNECT content has no defined semantics; what follows the
+            // head belongs to the tunnel, never to this request.
+            head.framing = .none
+        }
+        switch head.framing {
+        case .none: state = .contentBody(remaining: 0)
+        case .contentLength(let length): state = .contentBody(remaining: length)
+        case .chunked: state = .chunkSizeStart
+        }
+    }
+
+    // MARK: - Small helpers
+
+    @inline(__always)
+    private func digit(_ b: UInt8) -> Int? {
+        b >= 0x30 && b <= 0x39 ? Int(b &- 0x30) : nil
+    }
+
+    @inline(__always)
+    private func isAlpha(_ b: UInt8) -> Bool {
+        (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")
+    }
+
+    @inline(__always)
+    private func isSchemeByte(_ b: UInt8) -> Bool {
+        isAlpha(b) || (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
+    }
+}
+
+/// Case-sensitive comparison of a range with an ASCII literal (methods are case-sensitive).
+@inline(__always)
+func equals(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+    guard range.count == literal.utf8CodeUnitCount else { return false }
+    let l = literal.utf8Start
+    var j = 0
+    for i in range {
+        if p[i] != l[j] { return false }
+        j += 1
+    }
+    return true
+}
+
+/// ASCII case-insensitive comparison of a range with a lowercase ASCII literal.
+@inline(__always)
+func equalsFolded(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+    guard range.count == lowercase.utf8CodeUnitCount else { return false }
+    let l = lowercase.utf8Start
+    let fold = ByteClass.lowercase
+    var j = 0
+    for i in range {
+        if fold[Int(p[i])] != l[j] { return false }
+        j += 1
+    }
+    return true
+}

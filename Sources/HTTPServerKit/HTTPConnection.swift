@@ -1,0 +1,564 @@
+import HTTP1
+import Reactor
+
+/// One client connection: the HTTP/1 state machine between a transport and a handler.
+///
+/// Bytes come in through `bytesReceived(_:)`; the request parser turns them into a head and a body;
+/// the handler is dispatched when the whole request has arrived; its response is queued and
+/// written with as few system calls as possible; then the next (possibly pipelined) request, or a
+/// close. It never calls the OS itself: the transport (an epoll socket, or a fake one in tests)
+/// does the I/O, and time comes from the context's clock.
+final class HTTPConnection: TransportDelegate {
+    enum State: Equatable {
+        /// Between requests, or before the first: nothing of a request has arrived. Idle timeout.
+        case awaitingRequest
+        /// Part of a request head has arrived. Head timeout, counted from its first byte.
+        case readingHead
+        /// The head is done; the body is arriving. Body timeout, counted from the last read.
+        case readingBody
+        /// The handler is running.
+        case dispatching
+        /// The last response is queued; once it is written, the write side shuts and we linger.
+        case closingAfterOutput
+        /// Write side shut; input is read and discarded until the peer closes or the linger timeout.
+        case lingering
+        case closed
+    }
+
+    private(set) var state: State = .awaitingRequest
+    let transport: Transport
+    let context: ConnectionContext
+    let peer: SocketAddress?
+    private(set) var parser: RequestParser
+    private(set) var handler: BaseHTTPRequestHandler?
+    private var output = OutputQueue()
+    /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
+    /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
+    private var pending: [UInt8] = []
+    /// The bytes `parser.head`'s ranges point into, while a request is being handled.
+    private(set) var headBytes: UnsafeRawBufferPointer?
+    /// A copy of the head, made only when its body spans several reads.
+    private var savedHead: [UInt8] = []
+    private var isHeadSaved = false
+    private var headLength = 0
+    /// The connection stopped reading because too much output is queued.
+    private var isPausedForOutput = false
+    private var isReadingPaused = false
+    private var peerClosedInput = false
+    /// When the current phase times out, and the timer that watches it (armed lazily: a deadline
+    /// that moves later does not touch the timer wheel).
+    private var deadline = Instant(nanoseconds: .max)
+    private var timer: Timer!
+    private var armedDeadline: Instant?
+    private(set) var requestCount = 0
+    /// True while a `100 Continue` decision said no: the body is not read.
+    private var isBodyRefused = false
+    var response = ResponseState()
+
+    init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
+        self.transport = transport
+        self.context = context
+        self.peer = peer
+        self.parser = RequestParser(limits: context.configuration.limits)
+        self.timer = Timer { [unowned self] in self.timerFired() }
+        setDeadline(after: context.configuration.idleTimeout)
+    }
+
+    // MARK: Transport events
+
+    func bytesReceived(_ bytes: UnsafeRawBufferPointer) {
+        switch state {
+        case .lingering:
+            return
+        case .closed, .closingAfterOutput:
+            return
+        case .awaitingRequest, .readingHead, .readingBody, .dispatching:
+            break
+        }
+        if pending.isEmpty {
+            let used = process(bytes)
+            if used < bytes.count && acceptsInput {
+                if pending.capacity == 0 { pending = context.pool.take() }
+                pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
+            }
+        } else {
+            pending.append(contentsOf: bytes)
+            processPending()
+            return
+        }
+        flushOutput()
+    }
+
+    func endOfInput() {
+        peerClosedInput = true
+        switch state {
+        case .closed:
+            return
+        case .lingering:
+            close()
+        case .awaitingRequest, .readingHead, .readingBody:
+            // Requests held back by backpressure are still answered; the end is handled after them.
+            if isPausedForOutput && !pending.isEmpty { return }
+            finishInput()
+        case .dispatching, .closingAfterOutput:
+            // The response in flight is still delivered (a half-close is not a reset).
+            break
+        }
+    }
+
+    /// No more bytes will come and every byte received has been parsed.
+    private func finishInput() {
+        if state == .readingHead || state == .readingBody || parser.isMidMessage {
+            // RFC 9112 §8: an incomplete message is an error; answer it while we still can.
+            failRequest(ParseError(.badRequestLine, status: 400), detail: .incomplete)
+        } else if output.isEmpty {
+            close()
+            return
+        } else {
+            state = .closingAfterOutput
+        }
+        flushOutput()
+    }
+
+    func transportWritable() {
+        flushOutput()
+    }
+
+    func transportFailed(_ error: SystemError) {
+        close()
+    }
+
+    private var acceptsInput: Bool {
+        switch state {
+        case .awaitingRequest, .readingHead, .readingBody: return true
+        case .dispatching, .closingAfterOutput, .lingering, .closed: return false
+        }
+    }
+
+    // MARK: Parsing
+
+    /// Parses and handles as many requests as `buffer` holds. Returns how many bytes were consumed;
+    /// the caller keeps the rest for the next read.
+    private func process(_ buffer: UnsafeRawBufferPointer) -> Int {
+        var offset = 0
+        defer { if state == .readingBody && !isHeadSaved { saveHead() } }
+        while true {
+            switch state {
+            case .awaitingRequest, .readingHead, .readingBody:
+                break
+            case .closingAfterOutput, .lingering, .closed:
+                return buffer.count
+            case .dispatching:
+                return offset
+            }
+            if output.count > context.configuration.outputHighWatermark {
+                pauseForOutput()
+                return offset
+            }
+            let slice = UnsafeRawBufferPointer(rebasing: buffer[offset...])
+            let step: ParseStep
+            do {
+                step = try parser.parse(slice)
+            } catch {
+                headBytes = slice
+                failRequest(error, detail: .parser(slice))
+                return buffer.count
+            }
+            switch step {
+            case .needMore(let consumed):
+                offset += consumed
+                if state == .awaitingRequest && parser.isMidMessage {
+                    state = .readingHead
+                    setDeadline(after: context.configuration.headTimeout)
+                } else if state == .readingBody {
+                    setDeadline(after: context.configuration.bodyTimeout)
+                }
+                return offset
+            case .head(let consumed):
+                headBytes = slice
+                headLength = consumed
+                isHeadSaved = false
+                offset += consumed
+                headReceived()
+            case .body(let range):
+                if !isBodyRefused {
+                    let handler = ensureHandler()
+                    if handler.rfile.storage.capacity == 0 { handler.rfile.storage = context.pool.take() }
+                    handler.rfile.storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: slice[range]))
+                }
+                offset += range.upperBound
+            case .end(let consumed):
+                if !parser.trailers.isEmpty { collectTrailers(slice) }
+                offset += consumed
+                if !isHeadSaved { headBytes = headBytes ?? slice }
+                dispatch()
+                headBytes = nil
+                if state == .dispatching { requestFinished() }
+            }
+        }
+    }
+
+    /// Trailers are rare: they are turned into strings at once, while their bytes are at hand.
+    private func collectTrailers(_ slice: UnsafeRawBufferPointer) {
+        var trailers = HTTPHeaders()
+        for field in parser.trailers {
+            trailers.add(PythonText.latin1(UnsafeRawBufferPointer(rebasing: slice[field.name])),
+                         PythonText.latin1(UnsafeRawBufferPointer(rebasing: slice[field.value])))
+        }
+        ensureHandler().trailers = trailers
+    }
+
+    private func processPending() {
+        guard !pending.isEmpty else { flushOutput(); return }
+        var buffer: [UInt8] = []
+        swap(&buffer, &pending)
+        let used = buffer.withUnsafeBytes { process($0) }
+        if used < buffer.count && acceptsInput {
+            buffer.removeSubrange(0..<used)
+            swap(&buffer, &pending)
+        } else {
+            context.pool.give(&buffer)
+        }
+        if peerClosedInput && acceptsInput && pending.isEmpty {
+            finishInput()
+            return
+        }
+        flushOutput()
+    }
+
+    /// Copies the head so that its ranges stay valid after the read buffer is reused.
+    private func saveHead() {
+        guard let head = headBytes else { return }
+        let length = headLength
+        if savedHead.capacity == 0 { savedHead = context.pool.take() }
+        savedHead.removeAll(keepingCapacity: true)
+        savedHead.append(contentsOf: UnsafeRawBufferPointer(rebasing: head[0..<min(length, head.count)]))
+        isHeadSaved = true
+        headBytes = nil
+    }
+
+    /// The bytes the current head's ranges refer to.
+    func withHeadBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        if isHeadSaved {
+            return savedHead.withUnsafeBytes(body)
+        }
+        return body(headBytes ?? UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    private func headReceived() {
+        requestCount += 1
+        isBodyRefused = false
+        let handler = ensureHandler()
+        handler.beginRequest()
+        let head = parser.head
+        if head.framing == .none {
+            state = .readingBody  // the parser reports `.end` next; no body timeout needed
+            return
+        }
+        state = .readingBody
+        setDeadline(after: context.configuration.bodyTimeout)
+        if head.expectsContinue && head.version >= .http11 && handler.isProtocolHTTP11 {
+            let proceed = handler.handleExpect100()
+            if !proceed {
+                // The handler refused the body (417 or similar): it is not read, and the connection
+                // closes after the response, so the unread body can never be taken for a request.
+                isBodyRefused = true
+                if !response.hasFinalStatus { handler.sendError(417) }
+                handler.closeConnection = true
+                finishResponse(handler)
+                state = .closingAfterOutput
+                cancelRequest()
+            }
+            flushOutput()
+        }
+    }
+
+    // MARK: Dispatch
+
+    @discardableResult
+    func ensureHandler() -> BaseHTTPRequestHandler {
+        if let handler { return handler }
+        let handler = context.makeHandler()
+        handler.attach(to: self)
+        self.handler = handler
+        handler.setup()
+        handler.handle()
+        return handler
+    }
+
+    private func dispatch() {
+        state = .dispatching
+        let handler = ensureHandler()
+        do {
+            try handler.handleOneRequest()
+        } catch {
+            handlerThrew(error, handler)
+        }
+        finishResponse(handler)
+    }
+
+    private func handlerThrew(_ error: any Error, _ handler: BaseHTTPRequestHandler) {
+        context.handleError(error, peer)
+        if !response.hasFinalStatus && !response.wroteRawBytes {
+            if let mark = response.headMark {
+                output.rollBack(to: mark, pool: context.pool)
+            }
+            response = ResponseState()
+            handler.sendError(500)
+        }
+        handler.closeConnection = true
+    }
+
+    /// Checks that the response the handler wrote frames itself; when it does not, the connection
+    /// closes after it so that the client is never left waiting and never misreads the next response.
+    private func finishResponse(_ handler: BaseHTTPRequestHandler) {
+        if let mark = response.headMark {
+            // A head that was started and never ended: nothing of it has been written.
+            output.rollBack(to: mark, pool: context.pool)
+            response.headMark = nil
+            handler.logError("response head not ended by endHeaders(); sending 500")
+            response = ResponseState()
+            handler.sendError(500)
+            handler.closeConnection = true
+        }
+        if handler.isHTTP09 {
+            handler.closeConnection = true
+        } else if !response.hasFinalStatus {
+            if !response.wroteRawBytes {
+                handler.logError("handler sent no response; closing the connection")
+            }
+            handler.closeConnection = true
+        } else if let declared = response.declaredLength, response.isBodyAllowed, response.bodyWritten != declared {
+            handler.logError("response body was \(response.bodyWritten) bytes, Content-Length said \(declared); closing the connection")
+            handler.closeConnection = true
+        }
+    }
+
+    private func requestFinished() {
+        guard let handler else { return }
+        handler.endRequest()
+        response = ResponseState()
+        handler.rfile.reset(pool: context.pool)
+        if isHeadSaved { context.pool.give(&savedHead); isHeadSaved = false }
+        if handler.closeConnection {
+            state = .closingAfterOutput
+            cancelRequest()
+        } else {
+            parser.reset()
+            state = .awaitingRequest
+            setDeadline(after: context.configuration.idleTimeout)
+        }
+    }
+
+    /// Forgets the request in progress (no more input will be parsed on this connection).
+    private func cancelRequest() {
+        headBytes = nil
+        if !pending.isEmpty { context.pool.give(&pending) }
+    }
+
+    enum FailureDetail {
+        case parser(UnsafeRawBufferPointer)
+        case incomplete
+        case timeout
+    }
+
+    /// Answers a request that cannot be served (bad syntax, a limit, a timeout) and closes after it.
+    func failRequest(_ error: ParseError, detail: FailureDetail) {
+        let handler = ensureHandler()
+        if response.headMark != nil || response.hasFinalStatus {
+            // Too late for a clean answer.
+            state = .closingAfterOutput
+            return
+        }
+        handler.prepareForError(error, detail: detail)
+        let (message, explain) = ErrorMessages.describe(error, requestLine: handler.requestline, detail: detail)
+        handler.sendError(HTTPStatus(error.status), message: message, explain: explain)
+        handler.closeConnection = true
+        headBytes = nil
+        state = .closingAfterOutput
+        cancelRequest()
+    }
+
+    // MARK: Output
+
+    var outputCount: Int { output.count }
+
+    func writeHead(_ bytes: UnsafeRawBufferPointer) {
+        output.append(bytes, pool: context.pool)
+    }
+
+    func markHead() -> OutputQueue.Mark { output.mark() }
+
+    func writeBody(_ bytes: [UInt8]) {
+        guard response.admitBody(bytes.count) else { return }
+        let allowed = response.clampBody(bytes.count)
+        if allowed == bytes.count {
+            output.append(bytes, pool: context.pool)
+        } else {
+            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: context.pool) }
+        }
+        if state != .dispatching && state != .readingBody { flushOutput() }
+    }
+
+    func writeBody(_ bytes: UnsafeRawBufferPointer) {
+        guard response.admitBody(bytes.count) else { return }
+        let allowed = response.clampBody(bytes.count)
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: context.pool)
+        if state != .dispatching && state != .readingBody { flushOutput() }
+    }
+
+    func writeBody(file: FileRegion) {
+        guard response.admitBody(file.range.count) else { return }
+        let allowed = response.clampBody(file.range.count)
+        file.range = file.range.lowerBound..<(file.range.lowerBound + allowed)
+        output.append(file: file)
+        if state != .dispatching && state != .readingBody { flushOutput() }
+    }
+
+    /// Writes what is queued. Called once per read wake-up (after all pipelined requests of the read
+    /// were handled), when a handler flushes, and when the socket becomes writable again.
+    func flushOutput() {
+        guard state != .closed else { return }
+        if !output.isEmpty {
+            let done: Bool
+            do {
+                done = try output.flush(to: transport, pool: context.pool)
+            } catch {
+                close()
+                return
+            }
+            if !done {
+                transport.awaitWritable()
+                setDeadline(after: context.configuration.sendTimeout)
+                if output.count > context.configuration.outputHighWatermark { pauseForOutput() }
+                return
+            }
+        }
+        // Everything is written.
+        switch state {
+        case .closingAfterOutput:
+            startLingering()
+        case .awaitingRequest, .readingHead, .readingBody:
+            if isPausedForOutput {
+                isPausedForOutput = false
+                resumeReading()
+                if !pending.isEmpty { processPending() }
+            }
+            if state == .awaitingRequest && peerClosedInput && pending.isEmpty {
+                finishInput()
+            } else if state == .awaitingRequest {
+                setDeadline(after: context.configuration.idleTimeout)
+            }
+        case .dispatching, .lingering, .closed:
+            break
+        }
+    }
+
+    private func pauseForOutput() {
+        isPausedForOutput = true
+        if !isReadingPaused {
+            isReadingPaused = true
+            transport.pauseReading()
+        }
+    }
+
+    private func resumeReading() {
+        if isReadingPaused {
+            isReadingPaused = false
+            transport.resumeReading()
+        }
+    }
+
+    /// RFC 9112 §9.6: closing at once while the client may still be sending would reset the
+    /// connection and can destroy the response in flight; shut the write side first, then read and
+    /// discard until the client closes (or a short timeout).
+    private func startLingering() {
+        if peerClosedInput {
+            close()
+            return
+        }
+        state = .lingering
+        transport.shutdownWrite()
+        resumeReading()
+        setDeadline(after: context.configuration.lingerTimeout, force: true)
+    }
+
+    // MARK: Time
+
+    private func setDeadline(after duration: Duration, force: Bool = false) {
+        let now = context.clock.now
+        let new = now.advanced(by: duration)
+        deadline = new
+        if let armed = armedDeadline, armed <= new, !force {
+            return  // fires early and re-arms itself for the later deadline
+        }
+        armedDeadline = new
+        context.clock.arm(timer, at: new)
+    }
+
+    private func timerFired() {
+        armedDeadline = nil
+        let now = context.clock.now
+        if now < deadline {
+            armedDeadline = deadline
+            context.clock.arm(timer, at: deadline)
+            return
+        }
+        if !output.isEmpty && state != .lingering {
+            // The client stopped reading what we send.
+            close()
+            return
+        }
+        switch state {
+        case .awaitingRequest:
+            if parser.isMidMessage {
+                failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
+                flushOutput()
+            } else {
+                close()
+            }
+        case .readingHead, .readingBody:
+            failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
+            flushOutput()
+        case .dispatching:
+            break
+        case .closingAfterOutput, .lingering:
+            close()
+        case .closed:
+            break
+        }
+    }
+
+    // MARK: Close
+
+    /// Closes at once: queued output is dropped, files close, buffers go back to the pool.
+    func close() {
+        guard state != .closed else { return }
+        state = .closed
+        context.clock.disarm(timer)
+        armedDeadline = nil
+        output.discard(pool: context.pool)
+        if !pending.isEmpty || pending.capacity > 0 { context.pool.give(&pending) }
+        if savedHead.capacity > 0 { context.pool.give(&savedHead) }
+        headBytes = nil
+        transport.close()
+        if let handler {
+            handler.rfile.reset(pool: context.pool)
+            handler.finish()
+            handler.detach()
+        }
+        context.onConnectionClosed?(self)
+    }
+
+    /// Begins a graceful close: an idle connection closes now; a busy one after its response.
+    func closeWhenIdle() {
+        switch state {
+        case .awaitingRequest where !parser.isMidMessage:
+            if output.isEmpty { close() } else { state = .closingAfterOutput }
+        case .awaitingRequest, .readingHead, .readingBody, .dispatching:
+            handler?.closeConnection = true
+        case .closingAfterOutput, .lingering, .closed:
+            break
+        }
+    }
+}

@@ -1,0 +1,268 @@
+import Glibc
+import HTTP1
+import Reactor
+
+/// An HTTP/1 server on one epoll reactor thread. Equivalent to Python's `http.server.HTTPServer`.
+///
+/// ```swift
+/// let server = try HTTPServer(("127.0.0.1", 8000), handler: Hello.self)
+/// try server.serveForever()
+/// ```
+///
+/// It binds and listens when created (pass `bindAndActivate: false` to do it later with
+/// `serverBind()` and `serverActivate()`), serves on the thread that calls `serveForever()`, and
+/// stops when `shutdown()` is called from any thread.
+open class HTTPServer: @unchecked Sendable {
+    /// The address asked for: host (name, IPv4 or IPv6 literal; "" for all interfaces) and port
+    /// (0 picks a free port).
+    public let requestedAddress: (host: String, port: Int)
+    /// `server_address` after binding: the numeric host and the real port.
+    public private(set) var serverAddress: (host: String, port: Int)
+    /// `server_name`: the fully qualified name of the bound host, as Python's `socket.getfqdn`.
+    public private(set) var serverName: String = ""
+    /// `server_port`: the bound port (the one the kernel chose, for port 0).
+    public var serverPort: Int { serverAddress.port }
+    /// `allow_reuse_address`: SO_REUSEADDR on the listening socket (Python's HTTPServer sets it).
+    public var allowReuseAddress = true
+    /// `allow_reuse_port`: SO_REUSEPORT, so that several servers (one per core) share a port.
+    public var allowReusePort = false
+    /// `request_queue_size`: the listen backlog. Python uses 5; a server for many connections wants
+    /// the kernel's maximum (`net.core.somaxconn`, 4096 on current Linux), so that a burst of
+    /// connects is queued rather than refused.
+    public var requestQueueSize: Int32 = 4096
+    /// When set, the listening socket accepts only IPv6 (true) or both IPv6 and IPv4 (false) on an
+    /// IPv6 address; nil leaves the system default.
+    public var ipv6Only: Bool?
+    /// Limits and timeouts of each connection.
+    public let configuration: ServerConfiguration
+    /// The reactor this server runs on.
+    public let loop: EventLoop
+
+    private var listener: ListeningSocket?
+    private let context: ConnectionContext
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private let state = ServerRunState()
+
+    /// Creates a server whose connections are each served by a new `handler()`.
+    public convenience init(_ address: (String, Int), handler: BaseHTTPRequestHandler.Type,
+                            configuration: ServerConfiguration = ServerConfiguration(),
+                            logDestination: LogDestination = .standardError,
+                            bindAndActivate: Bool = true) throws {
+        try self.init(address, configuration: configuration, logDestination: logDestination,
+                      bindAndActivate: bindAndActivate, handlerFactory: { handler.init() })
+    }
+
+    /// Creates a server whose connections are each served by a handler `handlerFactory` makes
+    /// (Python's `functools.partial(Handler, directory=...)` idiom).
+    public convenience init(_ address: (String, Int), configuration: ServerConfiguration = ServerConfiguration(),
+                            logDestination: LogDestination = .standardError, bindAndActivate: Bool = true,
+                            handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
+        try self.init(address: address, configuration: configuration, logDestination: logDestination,
+                      bindAndActivate: bindAndActivate, clock: nil, wallClock: { Int64(time(nil)) },
+                      handlerFactory: handlerFactory)
+    }
+
+    /// A server for in-memory transports (the fake sockets of `HTTPServerTesting`): it does not
+    /// bind, and its connections take time from `clock` and dates from `wallClock`.
+    public convenience init(clock: TimerScheduler, wallClock: @escaping () -> Int64,
+                            configuration: ServerConfiguration = ServerConfiguration(),
+                            logDestination: LogDestination = .standardError,
+                            handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
+        try self.init(address: ("127.0.0.1", 0), configuration: configuration, logDestination: logDestination,
+                      bindAndActivate: false, clock: clock, wallClock: wallClock, handlerFactory: handlerFactory)
+    }
+
+    private init(address: (String, Int), configuration: ServerConfiguration, logDestination: LogDestination,
+                 bindAndActivate: Bool, clock: TimerScheduler?, wallClock: @escaping () -> Int64,
+                 handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
+        self.requestedAddress = (address.0, address.1)
+        self.serverAddress = (address.0, address.1)
+        self.configuration = configuration
+        self.loop = try EventLoop()
+        let log = LogSink(logDestination)
+        var handleError: (any Error, SocketAddress?) -> Void = { _, _ in }
+        self.context = ConnectionContext(
+            configuration: configuration, clock: clock ?? loop, wallClock: wallClock, log: log,
+            server: nil, makeHandler: handlerFactory, handleError: { handleError($0, $1) })
+        context.server = self
+        handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
+        if clock == nil {
+            let flushTimer = Timer { log.flush() }
+            let loop = self.loop
+            log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
+        }
+        context.onConnectionClosed = { [unowned self] connection in
+            self.connections[ObjectIdentifier(connection)] = nil
+        }
+        if bindAndActivate {
+            do {
+                try serverBind()
+                try serverActivate()
+            } catch {
+                serverClose()
+                throw error
+            }
+        }
+    }
+
+    /// Where log lines go (standard error by default; `.discard` silences the access log).
+    public var logDestination: LogDestination {
+        get { context.log.destination }
+        set { context.log.destination = newValue }
+    }
+
+    /// Python's `server_bind()`: creates the socket and binds it.
+    open func serverBind() throws {
+        let addresses = try SocketAddress.resolve(host: requestedAddress.host, port: requestedAddress.port, passive: true)
+        guard let address = addresses.first else {
+            throw SystemError(call: "getaddrinfo", errno: EADDRNOTAVAIL)
+        }
+        let socket = try ListeningSocket(address: address, reuseAddress: allowReuseAddress, reusePort: allowReusePort,
+                                         backlog: requestQueueSize, ipv6Only: ipv6Only)
+        listener = socket
+        let local = socket.localAddress
+        serverAddress = (local.host, local.port)
+        serverName = Self.fullyQualifiedName(of: local)
+    }
+
+    /// Python's `server_activate()`: starts accepting connections on the reactor.
+    open func serverActivate() throws {
+        guard let listener else { return }
+        try loop.startAccepting(listener) { [unowned self] transport, peer in
+            self.accepted(transport, peer: peer)
+        }
+    }
+
+    private func accepted(_ transport: SocketTransport, peer: SocketAddress) {
+        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
+        transport.delegate = connection
+        do {
+            try transport.start()
+        } catch {
+            transport.close()
+            return
+        }
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
+    /// Serves one connection over `transport` (which must deliver its events on this server's
+    /// thread). This is how the fake sockets of `HTTPServerTesting` are served; sockets accepted
+    /// by `serveForever()` go the same way.
+    public func serveConnection(over transport: Transport, peer: SocketAddress?) {
+        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
+        transport.delegate = connection
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
+    /// Writes buffered log lines now.
+    public func flushLog() {
+        context.log.flush()
+    }
+
+    /// Python's `serve_forever()`: serves on the calling thread until `shutdown()`.
+    open func serveForever() throws {
+        guard state.begin() else { return }
+        defer {
+            context.log.flush()
+            state.end()
+        }
+        try loop.run()
+    }
+
+    /// Python's `shutdown()`: stops `serveForever()`. Safe from any thread; from another thread it
+    /// waits until `serveForever()` has returned, as Python's does. From the server's own thread
+    /// (a handler) it stops the loop after the current wake-up and returns at once.
+    open func shutdown() {
+        if loop.inLoopThread {
+            loop.stop()
+            return
+        }
+        let loop = self.loop
+        loop.execute { loop.stop() }
+        state.waitUntilStopped()
+    }
+
+    /// Python's `server_close()`: closes the listening socket and every connection.
+    open func serverClose() {
+        if let listener {
+            loop.stopAccepting(listener)
+            listener.close()
+            self.listener = nil
+        }
+        for connection in Array(connections.values) {
+            connection.close()
+        }
+        connections.removeAll()
+        context.log.flush()
+    }
+
+    /// Python's `handle_error(request, client_address)`: called when a handler throws. The default
+    /// prints the error to standard error between dashed lines, as Python prints the traceback.
+    open func handleError(_ error: any Error, clientAddress: SocketAddress?) {
+        let peer = clientAddress.map { "('\($0.host)', \($0.port))" } ?? "(unknown)"
+        context.log.flush()
+        let text = String(repeating: "-", count: 40) + "\n"
+            + "Exception occurred during processing of request from \(peer)\n"
+            + "\(error)\n"
+            + String(repeating: "-", count: 40) + "\n"
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// Number of open client connections.
+    public var connectionCount: Int { connections.count }
+
+    /// Python's `socket.getfqdn(host)`: the wildcard address names this machine; an address with a
+    /// reverse name gets that name; anything else stays as it is.
+    static func fullyQualifiedName(of address: SocketAddress) -> String {
+        let host = address.host
+        if host == "0.0.0.0" || host == "::" {
+            var name = [CChar](repeating: 0, count: 256)
+            if gethostname(&name, name.count) == 0 {
+                return String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            return host
+        }
+        if host == "127.0.0.1" || host == "::1" { return "localhost" }
+        return host
+    }
+}
+
+/// Whether `serveForever()` is running, and a way to wait until it is not (for `shutdown()`).
+final class ServerRunState: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var isServing = false
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Marks the server as serving; false when it already was.
+    func begin() -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if isServing { return false }
+        isServing = true
+        return true
+    }
+
+    func end() {
+        pthread_mutex_lock(&mutex)
+        isServing = false
+        pthread_cond_broadcast(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func waitUntilStopped() {
+        pthread_mutex_lock(&mutex)
+        while isServing { pthread_cond_wait(&condition, &mutex) }
+        pthread_mutex_unlock(&mutex)
+    }
+}

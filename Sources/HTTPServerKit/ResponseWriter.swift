@@ -1,0 +1,46 @@
+import Reactor
+
+/// Where the handler writes its response, as the handler's `wfile`.
+///
+/// Writes are queued in order and drained by the reactor with backpressure; nothing blocks. Files
+/// go out with `sendfile`. Equivalent to Python's `self.wfile`.
+public final class ResponseWriter {
+    unowned(unsafe) var connection: HTTPConnection?
+
+    init() {}
+
+    /// Queues `bytes`. Arrays of 16 KiB or more are queued without copying.
+    public func write(_ bytes: [UInt8]) {
+        connection?.writeBody(bytes)
+    }
+
+    /// Queues a copy of `bytes`.
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        connection?.writeBody(bytes)
+    }
+
+    /// Queues the UTF-8 bytes of `text`.
+    public func write(_ text: String) {
+        var text = text
+        text.withUTF8 { connection?.writeBody(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Queues `range` of the open file `fd`, to be sent with `sendfile`. The writer owns the
+    /// descriptor from now on and closes it when the region has been sent or the client has gone.
+    public func sendFile(_ fd: consuming FileDescriptor, range: Range<Int>) {
+        let region = FileRegion(fd: fd, range: range)
+        connection?.writeBody(file: region)
+    }
+
+    /// Starts writing what is queued. Python's `wfile.flush()`; the connection also flushes by
+    /// itself when the handler returns.
+    public func flush() {
+        connection?.flushOutput()
+    }
+
+    /// Bytes queued and not yet taken by the client: a handler that produces a large response
+    /// piece by piece can watch this to keep its memory bounded.
+    public var bufferedCount: Int {
+        connection?.outputCount ?? 0
+    }
+}

@@ -1,0 +1,43 @@
+/// Receives readiness events for one registered descriptor. Called on the loop thread.
+///
+/// EPOLLHUP and EPOLLERR are delivered as `readable()` when read interest is set, and as
+/// `writable()` when write interest is set: the next read or write reports what happened.
+public protocol EventHandler: AnyObject {
+    /// The descriptor is readable (or hung up / in error) and read interest is set.
+    func readable()
+    /// The descriptor is writable (or hung up / in error) and write interest is set.
+    func writable()
+}
+
+/// Which readiness events a registration wants.
+///
+/// An empty interest takes the descriptor out of epoll altogether (EPOLL_CTL_DEL, re-added on the next
+/// non-empty interest): epoll reports EPOLLHUP/EPOLLERR even with no events requested, which on a
+/// level-triggered loop would spin at 100% CPU for a paused connection whose peer went away.
+public struct Interest: OptionSet, Hashable, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let read = Interest(rawValue: 1)
+    public static let write = Interest(rawValue: 2)
+    public static let none: Interest = []
+}
+
+/// A registration in an `EventLoop`: the descriptor and the generation that tells it apart from a
+/// later registration of the same (reused) descriptor number.
+public struct Registration: Hashable, Sendable {
+    public let fd: Int32
+    public let generation: UInt32
+
+    /// What goes into `epoll_event.data.u64`.
+    var token: UInt64 { UInt64(generation) << 32 | UInt64(UInt32(bitPattern: fd)) }
+
+    init(fd: Int32, generation: UInt32) {
+        self.fd = fd
+        self.generation = generation
+    }
+
+    init(token: UInt64) {
+        self.fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
+        self.generation = UInt32(truncatingIfNeeded: token >> 32)
+    }
+}

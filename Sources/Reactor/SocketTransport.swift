@@ -1,0 +1,200 @@
+import CReactor
+
+/// A connected TCP socket on the loop.
+///
+/// Ownership: while registered, the loop's registration table holds the transport strongly, and the
+/// transport holds its delegate strongly; `close()` breaks both. After `close()` the delegate is never
+/// called again, and every method is harmless: writes throw `SystemError(call:errno: EBADF)`,
+/// the rest do nothing.
+///
+/// Reading: one read into the loop's shared buffer per readable event (level-triggered, so no read
+/// to EAGAIN), handed to `bytesReceived`. Writing is eager; EPOLLOUT is armed only by `awaitWritable()`
+/// and disarmed once `transportWritable()` has been delivered.
+public final class SocketTransport: Transport, EventHandler {
+    unowned let loop: EventLoop
+    private var rawFD: Int32
+    private var registration: Registration?
+    private var strongDelegate: TransportDelegate?
+
+    private var isClosed = false
+    private var isReadingPaused = false
+    /// Read returned 0 or failed: reading is over for good.
+    private var isInputFinished = false
+    private var isAwaitingWritable = false
+
+    public var delegate: TransportDelegate? {
+        get { strongDelegate }
+        set { if !isClosed { strongDelegate = newValue } }
+    }
+
+    /// The socket descriptor; -1 after `close()`.
+    public var fd: Int32 { rawFD }
+
+    /// Takes ownership of a connected, nonblocking socket descriptor (closed by `close()` or deinit).
+    public init(loop: EventLoop, fd: Int32) {
+        self.loop = loop
+        self.rawFD = fd
+    }
+
+    deinit {
+        // Only reached without close() if never started, or if the loop itself went away.
+        if rawFD >= 0 { _ = CReactor.close(rawFD) }
+    }
+
+    /// The peer's address (getpeername).
+    public func peerAddress() throws(SystemError) -> SocketAddress {
+        try SocketAddress.peer(of: try openFD("getpeername"))
+    }
+
+    /// The local address (getsockname).
+    public func localAddress() throws(SystemError) -> SocketAddress {
+        try SocketAddress.local(of: try openFD("getsockname"))
+    }
+
+    /// Registers with the loop and starts reading. Call once, after setting the delegate.
+    public func start() throws(SystemError) {
+        let fd = try openFD("epoll_ctl")
+        precondition(registration == nil, "start: transport already started")
+        registration = try loop.register(fd, interest: desiredInterest, handler: self)
+    }
+
+    // MARK: Interest
+
+    /// What the loop polls this socket for; nil when not registered (tests).
+    var currentInterest: Interest? { registration.flatMap { loop.interest(of: $0) } }
+
+    private var desiredInterest: Interest {
+        var interest: Interest = []
+        if !isReadingPaused && !isInputFinished { interest.insert(.read) }
+        if isAwaitingWritable { interest.insert(.write) }
+        return interest
+    }
+
+    /// One epoll_ctl at most, and none when nothing changed (the loop compares with the current interest).
+    private func updateInterest() {
+        guard let registration, !isClosed else { return }
+        do {
+            try loop.modify(registration, interest: desiredInterest)
+        } catch {
+            fail(error)
+        }
+    }
+
+    public func pauseReading() {
+        guard !isReadingPaused else { return }
+        isReadingPaused = true
+        updateInterest()
+    }
+
+    public func resumeReading() {
+        guard isReadingPaused else { return }
+        isReadingPaused = false
+        updateInterest()
+    }
+
+    public func awaitWritable() {
+        guard !isAwaitingWritable, !isClosed else { return }
+        isAwaitingWritable = true
+        updateInterest()
+    }
+
+    // MARK: Events
+
+    public func readable() {
+        guard !isClosed, !isInputFinished, !isReadingPaused else { return }
+        let buffer = loop.readBuffer
+        let count: Int
+        do {
+            count = try systemCall("read") { CReactor.read(rawFD, buffer.baseAddress, buffer.count) }
+        } catch {
+            if error.errno == EAGAIN || error.errno == EWOULDBLOCK { return }
+            isInputFinished = true
+            updateInterest()
+            strongDelegate?.transportFailed(error)
+            return
+        }
+        if count == 0 {
+            isInputFinished = true
+            updateInterest()
+            strongDelegate?.endOfInput()
+        } else {
+            strongDelegate?.bytesReceived(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
+        }
+    }
+
+    public func writable() {
+        guard !isClosed, isAwaitingWritable else { return }
+        isAwaitingWritable = false
+        updateInterest()
+        strongDelegate?.transportWritable()
+    }
+
+    private func fail(_ error: SystemError) {
+        isInputFinished = true
+        isAwaitingWritable = false
+        if let registration { try? loop.modify(registration, interest: []) }
+        strongDelegate?.transportFailed(error)
+    }
+
+    // MARK: Writing
+
+    @inline(__always)
+    private func openFD(_ call: String) throws(SystemError) -> Int32 {
+        if isClosed || rawFD < 0 { throw SystemError(call: call, errno: EBADF) }
+        return rawFD
+    }
+
+    /// send(2) with MSG_NOSIGNAL.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult {
+        let fd = try openFD("send")
+        if bytes.isEmpty { return .processed(0) }
+        return try ioCall("send") { send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
+    }
+
+    /// sendmsg(2) with MSG_NOSIGNAL (a writev that cannot raise SIGPIPE), through the loop's
+    /// preallocated iovec array; at most IOV_MAX buffers go out per call (the rest is a short write).
+    public func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SystemError) -> IOResult {
+        let fd = try openFD("sendmsg")
+        let iovecs = loop.iovecs
+        var count = 0
+        for buffer in buffers where !buffer.isEmpty {
+            if count == loop.iovecCapacity { break }
+            iovecs[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: buffer.baseAddress),
+                                  iov_len: buffer.count)
+            count += 1
+        }
+        if count == 0 { return .processed(0) }
+        return try ioCall("sendmsg") { creactor_sendv(fd, iovecs, Int32(count)) }
+    }
+
+    /// sendfile(2) of `range` of `file`. `.processed(0)` for a non-empty range means the file ended
+    /// before the range did (it shrank).
+    public func sendFile(_ file: borrowing FileDescriptor, range: Range<Int>) throws(SystemError) -> IOResult {
+        let fd = try openFD("sendfile")
+        if range.isEmpty { return .processed(0) }
+        var offset = off_t(range.lowerBound)
+        let input = file.rawValue
+        return try ioCall("sendfile") { CReactor.sendfile(fd, input, &offset, range.count) }
+    }
+
+    /// shutdown(SHUT_WR): the peer sees end of stream; reading goes on.
+    public func shutdownWrite() {
+        guard !isClosed, rawFD >= 0 else { return }
+        _ = CReactor.shutdown(rawFD, Int32(SHUT_WR))
+    }
+
+    /// Deregisters, closes the socket and releases the delegate, which hears nothing more. Idempotent.
+    public func close() {
+        guard !isClosed else { return }
+        isClosed = true
+        let fd = rawFD
+        rawFD = -1
+        strongDelegate = nil
+        if let registration {
+            self.registration = nil
+            // Last: this may release the loop's reference to self (the caller still holds one).
+            loop.deregister(registration)
+        }
+        if fd >= 0 { _ = CReactor.close(fd) }
+    }
+}

@@ -1,0 +1,30 @@
+/// A byte stream to a peer: the epoll socket, or a fake one in tests.
+public protocol Transport: AnyObject {
+    /// Held strongly until `close()`, which releases it (the loop registration owns the transport).
+    var delegate: TransportDelegate? { get set }
+    func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult
+    /// One gathering write (writev) of several buffers.
+    func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SystemError) -> IOResult
+    /// sendfile(2) of `range` of `fd`.
+    func sendFile(_ fd: borrowing FileDescriptor, range: Range<Int>) throws(SystemError) -> IOResult
+    func pauseReading()
+    func resumeReading()
+    /// Asks for one `transportWritable()` call when the peer can take more bytes (arms EPOLLOUT).
+    func awaitWritable()
+    /// shutdown(SHUT_WR): the peer sees end of stream; reading goes on.
+    func shutdownWrite()
+    /// Closes; the delegate is told nothing more and is released.
+    func close()
+}
+
+/// What a transport tells its owner. Called on the loop thread.
+public protocol TransportDelegate: AnyObject {
+    /// Bytes valid only during the call.
+    func bytesReceived(_ bytes: UnsafeRawBufferPointer)
+    /// The peer half-closed (read returned 0).
+    func endOfInput()
+    /// After `awaitWritable()`: the socket can take more.
+    func transportWritable()
+    /// A read or write failed (ECONNRESET, EPIPE...). The owner closes the transport.
+    func transportFailed(_ error: SystemError)
+}

@@ -1,2 +1,0 @@
-import Testing
-@Test func placeholderHTTP1Tests() { #expect(1 + 1 == 2) }

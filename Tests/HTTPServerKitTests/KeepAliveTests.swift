@@ -1,0 +1,135 @@
+import HTTPServerKit
+import HTTPServerTesting
+import Testing
+
+/// Keep-alive decided as Python decides it: the request's version, `protocol_version`, the
+/// `Connection` header, and `close_connection` set by the handler.
+@Suite struct KeepAliveTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        var requestVersion: String
+        var protocol11: Bool
+        var connection: String?
+        var keepsAlive: Bool
+        var testDescription: String {
+            "\(requestVersion) protocol=\(protocol11 ? "1.1" : "1.0") Connection=\(connection ?? "-") → \(keepsAlive ? "keep-alive" : "close")"
+        }
+    }
+
+    static let matrix: [Case] = [
+        Case(requestVersion: "HTTP/1.0", protocol11: false, connection: nil, keepsAlive: false),
+        Case(requestVersion: "HTTP/1.0", protocol11: false, connection: "close", keepsAlive: false),
+        Case(requestVersion: "HTTP/1.0", protocol11: false, connection: "keep-alive", keepsAlive: false),
+        Case(requestVersion: "HTTP/1.1", protocol11: false, connection: nil, keepsAlive: false),
+        Case(requestVersion: "HTTP/1.1", protocol11: false, connection: "close", keepsAlive: false),
+        Case(requestVersion: "HTTP/1.1", protocol11: false, connection: "keep-alive", keepsAlive: false),
+        Case(requestVersion: "HTTP/1.0", protocol11: true, connection: nil, keepsAlive: false),
+        Case(requestVersion: "HTTP/1.0", protocol11: true, connection: "close", keepsAlive: false),
+        Case(requestVersion: "HTTP/1.0", protocol11: true, connection: "keep-alive", keepsAlive: true),
+        Case(requestVersion: "HTTP/1.1", protocol11: true, connection: nil, keepsAlive: true),
+        Case(requestVersion: "HTTP/1.1", protocol11: true, connection: "close", keepsAlive: false),
+        Case(requestVersion: "HTTP/1.1", protocol11: true, connection: "keep-alive", keepsAlive: true),
+        Case(requestVersion: "HTTP/1.1", protocol11: true, connection: "Keep-Alive, Close", keepsAlive: false),
+        Case(requestVersion: "HTTP/1.1", protocol11: true, connection: "CLOSE", keepsAlive: false),
+    ]
+
+    @Test(arguments: matrix)
+    func keepAliveMatrix(_ c: Case) throws {
+        let client = try TestClient(handler: c.protocol11 ? HelloHandler.self : Hello10Handler.self)
+        var request = "GET / \(c.requestVersion)\r\nHost: x\r\n"
+        if let connection = c.connection { request += "Connection: \(connection)\r\n" }
+        request += "\r\n"
+        let response = try client.send(request)
+        #expect(response.status == 200)
+        #expect(response.bodyText == "Hello, World!")
+        #expect(response.version == (c.protocol11 ? "HTTP/1.1" : "HTTP/1.0"))
+        #expect(client.isClosedByServer == !c.keepsAlive)
+        if c.keepsAlive {
+            // The same handler instance answers the next request on the connection.
+            let second = try client.send(request)
+            #expect(second.status == 200)
+        }
+    }
+
+    final class CountingHandler: BaseHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+        var served = 0
+        override func doGET() throws {
+            served += 1
+            let body = "request \(served) on this handler"
+            sendResponse(200)
+            sendHeader("Content-Length", String(body.utf8.count))
+            endHeaders()
+            wfile.write(body)
+        }
+    }
+
+    @Test func oneHandlerInstancePerConnection() throws {
+        let client = try TestClient(handler: CountingHandler.self)
+        for i in 1...3 {
+            let response = try client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(response.bodyText == "request \(i) on this handler")
+        }
+    }
+
+    final class CloseHeaderHandler: BaseHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+        override func doGET() throws {
+            sendResponse(200)
+            sendHeader("Content-Length", "0")
+            sendHeader("Connection", "close")
+            endHeaders()
+        }
+    }
+
+    @Test func sendingConnectionCloseClosesAfterTheResponse() throws {
+        let client = try TestClient(handler: CloseHeaderHandler.self)
+        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\n\r\nGET /second HTTP/1.1\r\n\r\n"))
+        #expect(responses.count == 1)
+        #expect(client.isClosedByServer)
+    }
+
+    final class SetsCloseConnection: BaseHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+        override func doGET() throws {
+            sendResponse(204)
+            endHeaders()
+            closeConnection = true
+        }
+    }
+
+    @Test func closeConnectionSetByHandlerIsHonoured() throws {
+        let client = try TestClient(handler: SetsCloseConnection.self)
+        let response = try client.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(response.status == 204)
+        #expect(client.isClosedByServer)
+    }
+
+    final class Unframed: BaseHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+        override func doGET() throws {
+            sendResponse(200)
+            sendHeader("Content-Type", "text/plain")
+            endHeaders()
+            wfile.write("no length")
+        }
+    }
+
+    @Test func unframedKeepAliveResponseClosesInsteadOfHanging() throws {
+        let client = try TestClient(handler: Unframed.self)
+        client.transport.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        let responses = try client.collect()
+        #expect(responses.count == 1)
+        #expect(responses.first?.headers["Connection"] == "close")
+        #expect(responses.first?.bodyText == "no length")
+        #expect(client.isClosedByServer)
+    }
+
+    @Test func http10RequestGetsHTTP10BehaviourAndCloses() throws {
+        let client = try TestClient(handler: Hello10Handler.self)
+        let response = try client.send("GET / HTTP/1.0\r\n\r\n")
+        #expect(response.version == "HTTP/1.0")
+        #expect(response.headers["Server"]?.hasPrefix("BaseHTTP/0.6 Swift/") == true)
+        #expect(response.headers["Date"] != nil)
+        #expect(client.isClosedByServer)
+    }
+}

@@ -1,0 +1,75 @@
+import Glibc
+import Testing
+@testable import Reactor
+
+/// The parent of every Reactor suite: serialized, because the descriptor-leak test counts
+/// /proc/self/fd and the tests share one process.
+@Suite(.serialized) struct ReactorTests {}
+
+/// Records what a transport reports; optional hooks let a test react on the loop thread.
+final class Recorder: TransportDelegate {
+    var received: [UInt8] = []
+    var endOfInputCount = 0
+    var writableCount = 0
+    var failures: [SystemError] = []
+    var onBytes: ((Recorder, UnsafeRawBufferPointer) -> Void)?
+    var onEnd: ((Recorder) -> Void)?
+    var onWritable: ((Recorder) -> Void)?
+    var onFailure: ((Recorder, SystemError) -> Void)?
+
+    func bytesReceived(_ bytes: UnsafeRawBufferPointer) {
+        received.append(contentsOf: bytes)
+        onBytes?(self, bytes)
+    }
+    func endOfInput() { endOfInputCount += 1; onEnd?(self) }
+    func transportWritable() { writableCount += 1; onWritable?(self) }
+    func transportFailed(_ error: SystemError) { failures.append(error); onFailure?(self, error) }
+}
+
+/// Runs `loop` until something calls `stop()`, or a watchdog does after `limit`.
+/// Returns false on the watchdog (the test then fails instead of hanging).
+@discardableResult
+func runLoop(_ loop: EventLoop, limit: Duration = .seconds(5)) throws -> Bool {
+    var timedOut = false
+    let watchdog = Timer { timedOut = true; loop.stop() }
+    loop.arm(watchdog, at: Instant.now().advanced(by: limit))
+    try loop.run()
+    loop.disarm(watchdog)
+    return !timedOut
+}
+
+/// A loopback listener accepting into `onAccept`, and a connected client transport.
+struct Pair {
+    let loop: EventLoop
+    let listener: ListeningSocket
+    let client: SocketTransport
+}
+
+func makeListener(_ host: String = "127.0.0.1") throws -> ListeningSocket {
+    try ListeningSocket(address: SocketAddress(ip: host, port: 0))
+}
+
+/// Connects a client to a fresh listener, runs the loop until the server side is accepted,
+/// and returns both ends (neither started).
+func connectedPair(_ loop: EventLoop, host: String = "127.0.0.1") throws -> (server: SocketTransport, client: SocketTransport, listener: ListeningSocket) {
+    let listener = try makeListener(host)
+    var server: SocketTransport?
+    try loop.startAccepting(listener) { transport, _ in
+        server = transport
+        loop.stop()
+    }
+    let client = try SocketTransport.connect(loop: loop, to: listener.localAddress)
+    #expect(try runLoop(loop))
+    loop.stopAccepting(listener)
+    return (try #require(server), client, listener)
+}
+
+func bytes(_ string: String) -> [UInt8] { Array(string.utf8) }
+
+func openDescriptorCount() -> Int {
+    guard let dir = opendir("/proc/self/fd") else { return -1 }
+    defer { closedir(dir) }
+    var count = 0
+    while readdir(dir) != nil { count += 1 }
+    return count
+}
