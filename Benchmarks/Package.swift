@@ -35,6 +35,11 @@ var targets: [Target] = [
             argumentParser,
         ]
     ),
+    // Our server in the benchmark modes: hello, echo, static.
+    .executableTarget(
+        name: "bench-server",
+        dependencies: [.product(name: "HTTPServerKit", package: "swift-http-server"), argumentParser]
+    ),
     // Peer: SwiftNIO NIOHTTP1 hello server on one event-loop thread.
     .executableTarget(
         name: "nio-hello",

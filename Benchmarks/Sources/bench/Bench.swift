@@ -46,10 +46,10 @@ struct Bench: ParsableCommand {
             throw ValidationError("cannot pin to CPU \(cpu)")
         }
         var limit = rlimit()
-        getrlimit(RLIMIT_NOFILE, &limit)
+        getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         if limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
-            setrlimit(RLIMIT_NOFILE, &limit)
+            setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
         }
         guard let address = try SocketAddress.resolve(host: host, port: port, passive: false).first else {
             throw ValidationError("cannot resolve \(host)")
