@@ -355,7 +355,7 @@ def load_command(client, bins, sc, port, duration, workdir):
         if sc.get("size"):
             argv += ["--expect-length", str(sc["size"])]
         return ["taskset", "-c", LOAD_CPU] + argv, parse_bench
-    argv = ["wrk", "-t1", "-c", str(conns), "-d", f"{duration}s", "--latency", "--timeout", f"{timeout}s"]
+    argv = ["wrk", "-t1", "-c", str(conns), "-d", f"{max(1, round(duration))}s", "--latency", "--timeout", f"{timeout}s"]
     if sc.get("close"):
         argv += ["-H", "Connection: close"]
     if sc.get("pipeline"):
@@ -399,6 +399,8 @@ def run_load_rusage(argv, parse):
     res["client_cpu_s"] = ru.ru_utime + ru.ru_stime
     res["client_wall_s"] = time.time() - t0
     res["raw_tail"] = out[-1500:]
+    if not res.get("requests"):
+        log("    load generator reported no requests: " + " | ".join(out.strip().splitlines()[:3]))
     return res
 
 
