@@ -60,6 +60,16 @@ var targets: [Target] = [
         path: "Benchmarks/HTTP1Parser",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
     ),
+    .executableTarget(
+        name: "HelloAllocations",
+        dependencies: [
+            .product(name: "Benchmark", package: "benchmark"),
+            .product(name: "HTTPServerKit", package: "swift-http-server"),
+            .product(name: "HTTPServerTesting", package: "swift-http-server"),
+        ],
+        path: "Benchmarks/HelloAllocations",
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    ),
     .testTarget(name: "BenchClientTests", dependencies: ["BenchClient"]),
 ]
 if withHummingbird {
