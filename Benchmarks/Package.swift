@@ -75,7 +75,11 @@ var targets: [Target] = [
 if withHummingbird {
     targets.append(.executableTarget(
         name: "hummingbird-hello",
-        dependencies: [.product(name: "Hummingbird", package: "hummingbird"), argumentParser]
+        dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            argumentParser,
+        ]
     ))
 }
 

@@ -15,6 +15,7 @@ It prints a table while it runs and writes results/<stamp>/results.json and char
 import argparse
 import datetime
 import json
+import math
 import os
 import shutil
 import signal
@@ -32,18 +33,18 @@ LOAD_CPU = "1"
 
 SCENARIOS = {
     # name: (description, connections, pipeline depth, extra)
-    "ka1": dict(title="keep-alive, 1 connection", conns=1, mode="hello"),
-    "ka64": dict(title="keep-alive, 64 connections", conns=64, mode="hello"),
-    "ka256": dict(title="keep-alive, 256 connections", conns=256, mode="hello"),
-    "pipe16": dict(title="pipelined x16, 64 connections", conns=64, pipeline=16, mode="hello"),
-    "close32": dict(title="Connection: close, 32 connections", conns=32, close=True, mode="hello"),
-    "post4k": dict(title="POST 4 KiB, Expect: 100-continue, 64 connections", conns=64, post=4096,
+    "ka1": dict(short="keep-alive, 1 conn", title="keep-alive, 1 connection", conns=1, mode="hello"),
+    "ka64": dict(short="keep-alive, 64 conns", title="keep-alive, 64 connections", conns=64, mode="hello"),
+    "ka256": dict(short="keep-alive, 256 conns", title="keep-alive, 256 connections", conns=256, mode="hello"),
+    "pipe16": dict(short="pipelined x16, 64 conns", title="pipelined x16, 64 connections", conns=64, pipeline=16, mode="hello"),
+    "close32": dict(short="Connection: close, 32", title="Connection: close, 32 connections", conns=32, close=True, mode="hello"),
+    "post4k": dict(short="POST 4 KiB, 64 conns", title="POST 4 KiB, Expect: 100-continue, 64 connections", conns=64, post=4096,
                    expect=True, mode="hello"),
-    "static1m": dict(title="static 1 MiB file, 8 connections", conns=8, path="/static/1M.bin",
+    "static1m": dict(short="static 1 MiB, 8 conns", title="static 1 MiB file, 8 connections", conns=8, path="/static/1M.bin",
                      mode="static", size=1 << 20),
-    "static1g": dict(title="static 1 GiB file, 1 connection", conns=1, path="/static/1G.bin",
+    "static1g": dict(short="static 1 GiB, 1 conn", title="static 1 GiB file, 1 connection", conns=1, path="/static/1G.bin",
                      mode="static", size=1 << 30),
-    "idle": dict(title="idle keep-alive connections: RSS growth per connection", mode="hello"),
+    "idle": dict(short="idle connections", title="idle keep-alive connections: RSS growth per connection", mode="hello"),
 }
 DEFAULT_SCENARIOS = "ka1,ka64,ka256,pipe16,close32,post4k,static1m,static1g,idle"
 
@@ -79,25 +80,38 @@ def ensure_tools():
 
 
 def swift_build(products, hummingbird):
-    """Builds each product in release mode; returns {product: path or None}."""
-    env = dict(os.environ)
-    if hummingbird:
-        env["BENCH_HUMMINGBIRD"] = "1"
+    """Builds each product in release mode; returns {product: path or None}.
+
+    The Hummingbird peer builds in its own scratch folder (.build-hb) with BENCH_HUMMINGBIRD=1, so
+    that the everyday build does not resolve and compile Hummingbird.
+    """
     out = {}
-    bindir = None
     for p in products:
+        env = dict(os.environ)
+        scratch = []
+        if p == "hummingbird-hello":
+            env["BENCH_HUMMINGBIRD"] = "1"
+            scratch = ["--scratch-path", os.path.join(HERE, ".build-hb")]
         log(f"building {p} (release)")
-        r = subprocess.run(["swift", "build", "-c", "release", "--product", p], cwd=HERE, env=env,
+        r = subprocess.run(["swift", "build", "-c", "release", "--product", p] + scratch, cwd=HERE, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if r.returncode != 0:
             tail = "\n    ".join(r.stdout.strip().splitlines()[-6:])
             log(f"  {p}: build failed, skipped\n    {tail}")
             out[p] = None
             continue
-        if bindir is None:
-            bindir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=HERE,
-                                    env=env, stdout=subprocess.PIPE, text=True).stdout.strip()
+        bindir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"] + scratch, cwd=HERE,
+                                env=env, stdout=subprocess.PIPE, text=True).stdout.strip()
         out[p] = os.path.join(bindir, p)
+    return out
+
+
+def prebuilt(products):
+    """--no-build: binaries already in .build/release (.build-hb/release for Hummingbird)."""
+    out = {}
+    for p in products:
+        d = os.path.join(HERE, ".build-hb" if p == "hummingbird-hello" else ".build", "release", p)
+        out[p] = d if os.path.exists(d) else None
     return out
 
 
@@ -570,68 +584,72 @@ COLORS = ["#d9480f", "#1971c2", "#2f9e44", "#7048e8", "#f08c00", "#868e96", "#c2
 
 
 def svg_chart(summary, order, title):
-    """Grouped horizontal bars, one group per scenario: server CPU µs per request, log scale."""
-    import math
-    groups = [(s, v) for s, v in summary.items() if s != "idle"]
-    idle = summary.get("idle")
-    if idle:
-        groups.append(("idle", idle))
-    names = [n for n in order if any(n in v["servers"] for _, v in groups)]
-    bar_h, gap, left, width = 14, 18, 250, 560
-    rows = sum(len([n for n in names if n in v["servers"]]) for _, v in groups)
-    height = 70 + rows * bar_h + len(groups) * gap + 40 + 20 * len(names)
-    vals = []
-    for s, v in groups:
-        key = "idle_bytes_per_conn" if s == "idle" else "cpu_us_per_req"
-        vals += [r.get(key) for r in v["servers"].values() if r.get(key)]
-    if not vals:
-        vals = [1.0]
-    lo = 10 ** math.floor(math.log10(min(vals)))
-    hi = 10 ** math.ceil(math.log10(max(vals)))
-    if hi <= lo:
-        hi = lo * 10
+    """Grouped horizontal bars, one group per scenario, log scale: a panel of server CPU µs per
+    request, and (when measured) a panel of RSS bytes per idle connection."""
+    names = [n for n in order if any(n in v["servers"] for v in summary.values())]
+    panels = []
+    cpu = [(s, v) for s, v in summary.items() if s != "idle"]
+    if cpu:
+        panels.append(("Server CPU µs per request (lower is better)", "cpu_us_per_req", cpu))
+    if "idle" in summary:
+        panels.append(("RSS growth per idle keep-alive connection, bytes (lower is better)",
+                       "idle_bytes_per_conn", [("idle", summary["idle"])]))
+    left, width, bar_h, gap = 210, 560, 13, 14
+    out_body = []
+    y = 62
+    for caption, key, groups in panels:
+        vals = [r.get(key) for _, v in groups for r in v["servers"].values() if r.get(key)]
+        if not vals:
+            continue
+        lo = 10 ** math.floor(math.log10(min(vals)))
+        hi = 10 ** math.ceil(math.log10(max(vals)))
+        if hi <= lo:
+            hi = lo * 10
 
-    def x(v):
-        return left + (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * width
+        def x(v, lo=lo, hi=hi):
+            return left + (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo)) * width
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 120}" height="{height}" '
-           f'font-family="sans-serif" font-size="12">',
-           f'<rect width="100%" height="100%" fill="white"/>',
-           f'<text x="10" y="20" font-size="15" font-weight="bold">{esc(title)}</text>',
-           f'<text x="10" y="38" fill="#555">Server CPU µs per request (idle: RSS bytes per '
-           f'connection), log scale, lower is better; medians of interleaved rounds</text>']
-    decade = lo
-    while decade <= hi:
-        xx = x(decade)
-        out.append(f'<line x1="{xx:.1f}" y1="50" x2="{xx:.1f}" y2="{height - 30 - 20 * len(names)}" '
-                   f'stroke="#ddd"/>')
-        out.append(f'<text x="{xx:.1f}" y="{height - 16 - 20 * len(names)}" text-anchor="middle" '
-                   f'fill="#555">{decade:g}</text>')
-        decade *= 10
-    y = 60
-    for s, v in groups:
-        key = "idle_bytes_per_conn" if s == "idle" else "cpu_us_per_req"
-        present = [n for n in names if n in v["servers"]]
-        out.append(f'<text x="{left - 8}" y="{y + len(present) * bar_h / 2 + 4:.1f}" text-anchor="end">'
-                   f'{esc(SCENARIOS[s]["title"])}</text>')
-        for n in present:
-            val = v["servers"][n].get(key)
-            color = COLORS[names.index(n) % len(COLORS)]
-            if val:
-                out.append(f'<rect x="{left}" y="{y}" width="{max(1.0, x(val) - left):.1f}" '
-                           f'height="{bar_h - 2}" fill="{color}"><title>{esc(SERVERS[n]["label"])}: '
-                           f'{val:.2f}</title></rect>')
-                out.append(f'<text x="{x(val) + 4:.1f}" y="{y + bar_h - 4}" font-size="10">'
-                           f'{fmt(val, 2)}</text>')
-            y += bar_h
-        y += gap
-    y = height - 20 * len(names) - 4
+        out_body.append(f'<text x="10" y="{y}" font-weight="bold">{esc(caption)}</text>')
+        y += 10
+        top = y
+        for s, v in groups:
+            present = [n for n in names if n in v["servers"]]
+            out_body.append(f'<text x="{left - 8}" y="{y + len(present) * bar_h / 2 + 4:.1f}" '
+                            f'text-anchor="end">{esc(SCENARIOS[s].get("short", s))}</text>')
+            for n in present:
+                val = v["servers"][n].get(key)
+                color = COLORS[names.index(n) % len(COLORS)]
+                if val:
+                    out_body.append(f'<rect x="{left}" y="{y}" width="{max(1.0, x(val) - left):.1f}" '
+                                    f'height="{bar_h - 2}" fill="{color}"><title>{esc(SERVERS[n]["label"])}: '
+                                    f'{val:.2f}</title></rect>')
+                    out_body.append(f'<text x="{x(val) + 4:.1f}" y="{y + bar_h - 3}" font-size="10">'
+                                    f'{fmt(val, 2)}</text>')
+                else:
+                    out_body.append(f'<text x="{left + 4}" y="{y + bar_h - 3}" font-size="10" fill="#888">'
+                                    f'{esc(SERVERS[n]["label"])}: not measured</text>')
+                y += bar_h
+            y += gap
+        decade = lo
+        while decade <= hi * 1.0001:
+            xx = x(decade)
+            out_body.insert(0, f'<line x1="{xx:.1f}" y1="{top - 4}" x2="{xx:.1f}" y2="{y - gap + 4}" stroke="#ddd"/>')
+            out_body.append(f'<text x="{xx:.1f}" y="{y + 4}" text-anchor="middle" fill="#555" '
+                            f'font-size="10">{decade:g}</text>')
+            decade *= 10
+        y += 34
     for i, n in enumerate(names):
         color = COLORS[i % len(COLORS)]
-        out.append(f'<rect x="{left}" y="{y + 20 * i}" width="12" height="12" fill="{color}"/>')
-        out.append(f'<text x="{left + 18}" y="{y + 20 * i + 10}">{esc(SERVERS[n]["label"])}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
+        out_body.append(f'<rect x="{left}" y="{y + 18 * i}" width="12" height="12" fill="{color}"/>')
+        out_body.append(f'<text x="{left + 18}" y="{y + 18 * i + 10}">{esc(SERVERS[n]["label"])}</text>')
+    height = y + 18 * len(names) + 10
+    head = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" height="{height}" '
+            f'font-family="sans-serif" font-size="12">',
+            '<rect width="100%" height="100%" fill="white"/>',
+            f'<text x="10" y="20" font-size="15" font-weight="bold">{esc(title)}</text>',
+            '<text x="10" y="36" fill="#555" font-size="11">Server on core 0, load on core 1; medians of '
+            'interleaved rounds; log scale</text>']
+    return "\n".join(head + out_body + ["</svg>"])
 
 
 def esc(s):
@@ -696,13 +714,12 @@ def main():
         products.append("bench-server")
     if "nio" in servers:
         products.append("nio-hello")
-    if "hummingbird" in servers and a.hummingbird:
+    if "hummingbird" in servers and (a.hummingbird or a.no_build):
         products.append("hummingbird-hello")
     if a.client == "bench" or a.compare_clients:
         products.append("bench")
     if a.no_build:
-        bindir = os.path.join(HERE, ".build", "release")
-        bins = {p: os.path.join(bindir, p) if os.path.exists(os.path.join(bindir, p)) else None for p in products}
+        bins = prebuilt(products)
     else:
         bins = swift_build(products, a.hummingbird)
     make_data(datadir, scenarios)
@@ -739,8 +756,12 @@ def main():
 def run_all(a, servers, scenarios, bins, fleet, workdir, tools, results):
     for scen in scenarios:
         sc = SCENARIOS[scen]
-        per = results["scenarios"].setdefault(scen, {"title": sc["title"], "runs": {}, "syscalls": {}})
-        log(f"\n== {scen}: {sc['title']}")
+        title = sc["title"]
+        if sc.get("expect") and a.client == "wrk":
+            title += " (wrk: sent without Expect, which wrk cannot handle)"
+        per = results["scenarios"].setdefault(scen, {"title": title, "client": a.client, "runs": {},
+                                                      "syscalls": {}})
+        log(f"\n== {scen}: {title}")
         if scen == "idle":
             per["idle"] = {}
             for name in servers:
