@@ -67,3 +67,30 @@ public func asciiDecimalValue(_ buffer: UnsafeRawBufferPointer, _ range: Range<I
     }
     return value
 }
+
+/// Case-sensitive comparison of a range with an ASCII literal (methods are case-sensitive).
+@inline(__always)
+func equals(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+    guard range.count == literal.utf8CodeUnitCount else { return false }
+    let l = literal.utf8Start
+    var j = 0
+    for i in range {
+        if p[i] != l[j] { return false }
+        j += 1
+    }
+    return true
+}
+
+/// ASCII case-insensitive comparison of a range with a lowercase ASCII literal.
+@inline(__always)
+func equalsFolded(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
+    guard range.count == lowercase.utf8CodeUnitCount else { return false }
+    let l = lowercase.utf8Start
+    let fold = ByteClass.lowercase
+    var j = 0
+    for i in range {
+        if fold[Int(p[i])] != l[j] { return false }
+        j += 1
+    }
+    return true
+}

@@ -64,3 +64,32 @@ extension UInt8 {
     static let slash = UInt8(ascii: "/")
     static let asterisk = UInt8(ascii: "*")
 }
+
+extension ByteClass {
+    /// Advances from `start` over bytes of `byteClass` (which must be every byte at or above
+    /// `lowestValid` except DEL, plus possibly HTAB) and returns the index of the first other
+    /// byte, or `stop`. Eight bytes at a time while no byte is below `lowestValid` or DEL:
+    /// field values and request-targets are long runs of ordinary bytes.
+    @inline(__always)
+    static func skip(_ p: UnsafePointer<UInt8>, from start: Int, to stop: Int, lowestValid: UInt8, byteClass: UInt8,
+                     table: UnsafePointer<UInt8>) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let low = ones &* UInt64(lowestValid)
+        var j = start
+        while true {
+            while stop &- j >= 8 {
+                let w = UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self)
+                // Some byte < lowestValid (exact for lowestValid ≤ 0x80), or some byte == 0x7F.
+                let below = (w &- low) & ~w & highs
+                let x = w ^ (ones &* 0x7F)
+                let del = (x &- ones) & ~x & highs
+                if below | del != 0 { break }
+                j &+= 8
+            }
+            let wordEnd = min(stop, j &+ 8)
+            while j < wordEnd && table[Int(p[j])] & byteClass != 0 { j &+= 1 }
+            if j < wordEnd || j == stop { return j }
+        }
+    }
+}

@@ -48,8 +48,11 @@ struct FieldLineScanner: Sendable {
 
     /// Advances `i` through `p[..<end]` until a field line or the section is complete.
     @inline(__always)
-    mutating func scan(_ p: UnsafePointer<UInt8>, end: Int, i: inout Int, maxLineLength: Int) throws(ParseError) -> Event {
-        let table = ByteClass.table
+    mutating func scan(_ p: UnsafePointer<UInt8>, end: Int, i index: inout Int, maxLineLength: Int,
+                       table: UnsafePointer<UInt8>) throws(ParseError) -> Event {
+        // A local copy keeps the index in a register; written back on every exit.
+        var i = index
+        defer { index = i }
         var lineLimit = lineStart &+ maxLineLength
         while i < end {
             switch position {
@@ -97,8 +100,8 @@ struct FieldLineScanner: Sendable {
                     throw .badHeader
                 }
             case .fieldValue:
-                let stop = min(end, lineLimit)
-                while i < stop && table[Int(p[i])] & ByteClass.fieldValue != 0 { i &+= 1 }
+                i = ByteClass.skip(p, from: i, to: min(end, lineLimit), lowestValid: 0x20,
+                                   byteClass: ByteClass.fieldValue, table: table)
                 if i == end { return .needMore }
                 let b = p[i]
                 guard b == .cr else {

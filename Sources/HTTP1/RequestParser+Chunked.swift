@@ -42,7 +42,7 @@ extension RequestParser {
                 case .cr: state = .chunkSizeLineLF
                 case .semicolon: state = .chunkExtensionNameStart
                 case .sp, .htab: state = .chunkExtensionWhitespace
-                default: throw .badChunk  // `1_0`, `5a;`→ fine, `5 z`, bare LF, ...
+                default: throw .badChunk  // `1_0`, `0x5`, bare LF, ...
                 }
                 i &+= 1
             case .chunkExtensionWhitespace, .chunkExtensionNameStart, .chunkExtensionName,
@@ -59,7 +59,6 @@ extension RequestParser {
                 if chunkSize == 0 {
                     state = .trailerSection
                     fields.reset(at: i)
-                    trailerBytes = 0
                 } else {
                     let (total, overflow) = bodyTotal.addingReportingOverflow(chunkSize)
                     if overflow { throw .bodyTooLarge }
@@ -87,7 +86,7 @@ extension RequestParser {
                 while true {
                     let event: FieldLineScanner.Event
                     do {
-                        event = try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength)
+                        event = try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength, table: table)
                     } catch {
                         throw error.kind == .badHeader ? .badChunk : error
                     }

@@ -5,6 +5,19 @@
 /// call. The parser remembers how far it scanned, so no byte is examined twice.
 /// In the head phase nothing is consumed until the head is complete, so the
 /// head's ranges are all into the buffer of the call that returns `.head`.
+/// (Complete leading empty lines, before any request byte, are consumed as they
+/// come, so a peer sending only CRLFs cannot make the connection hold them.)
+///
+/// Where RFC 9112 leaves a choice, the parser takes the strict one:
+/// - A bare LF or a bare CR ends nothing: 400 (§2.2 allows LF; rejecting cannot desynchronise).
+/// - obs-fold and whitespace before the colon or before the first field: 400 (§5.1, §5.2).
+/// - NUL and other control bytes (except HTAB) in values: 400, never replaced by SP (RFC 9110 §5.5).
+/// - Transfer-Encoding in an HTTP/1.0 request: 400 (§6.1); with Content-Length: 400 (§6.3).
+/// - The request-target's form must fit the method: `*` only for OPTIONS, authority-form
+///   only (and always) for CONNECT, absolute-form only as `scheme://...` (§3.2).
+/// - CONNECT gets no body whatever its fields say; the bytes after its head belong to the tunnel.
+/// Python compatibility: `GET /path` (two words) is HTTP/0.9; HTTP/1.x for x ≥ 2 is accepted;
+/// a missing Host is accepted unless `ParserLimits.requireHost`.
 public struct RequestParser: Sendable {
     /// Where in the grammar the next byte falls.
     enum State: Sendable {
@@ -79,7 +92,6 @@ public struct RequestParser: Sendable {
     // Chunked body.
     var chunkSize = 0
     var bodyTotal = 0
-    var trailerBytes = 0
 
     public init(limits: ParserLimits = ParserLimits()) {
         self.limits = limits
@@ -106,7 +118,6 @@ public struct RequestParser: Sendable {
         hostCount = 0
         chunkSize = 0
         bodyTotal = 0
-        trailerBytes = 0
     }
 
     /// True once part of a request has been seen (not just leading empty lines): EOF now is an error.
@@ -211,8 +222,8 @@ public struct RequestParser: Sendable {
                 state = .target
                 i &+= 1
             case .target:
-                let stop = min(end, requestLineLimit)
-                while i < stop && table[Int(p[i])] & ByteClass.target != 0 { i &+= 1 }
+                i = ByteClass.skip(p, from: i, to: min(end, requestLineLimit), lowestValid: 0x21,
+                                   byteClass: ByteClass.target, table: table)
                 if i == end { break scanning }
                 let b = p[i]
                 if i >= requestLineLimit && b != .cr { throw .requestLineTooLong }
@@ -261,7 +272,7 @@ public struct RequestParser: Sendable {
                 return .head(consumed: i)
             case .fieldLines:
                 while true {
-                    switch try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength) {
+                    switch try fields.scan(p, end: end, i: &i, maxLineLength: limits.maxHeaderLineLength, table: table) {
                     case .needMore:
                         break scanning
                     case .field(let field):
@@ -352,121 +363,6 @@ public struct RequestParser: Sendable {
         }
     }
 
-    /// Notes the fields that decide framing and connection handling (RFC 9112 §6, §9.6; RFC 9110 §7.2, §10.1.1).
-    private mutating func recognise(_ p: UnsafePointer<UInt8>, _ field: HeaderField) throws(ParseError) {
-        switch field.name.count {
-        case 4 where equalsFolded(p, field.name, "host"):
-            hostCount += 1
-            // RFC 9112 §3.2: more than one Host is a 400.
-            if hostCount > 1 { throw .badHost }
-        case 6 where equalsFolded(p, field.name, "expect"):
-            if equalsFolded(p, field.value, "100-continue") { head.expectsContinue = true }
-        case 10 where equalsFolded(p, field.name, "connection"):
-            let buffer = UnsafeRawBufferPointer(start: p, count: field.value.upperBound)
-            forEachListElement(buffer, field.value) { token in
-                if equalsFolded(p, token, "close") { head.connectionClose = true }
-                if equalsFolded(p, token, "keep-alive") { head.connectionKeepAlive = true }
-            }
-        case 14 where equalsFolded(p, field.name, "content-length"):
-            try recogniseContentLength(p, field.value)
-        case 17 where equalsFolded(p, field.name, "transfer-encoding"):
-            recogniseTransferEncoding(p, field.value)
-        default:
-            break
-        }
-    }
-
-    /// RFC 9112 §6.3 rule 5: a list of identical values is that value; anything else is a 400.
-    private mutating func recogniseContentLength(_ p: UnsafePointer<UInt8>, _ value: Range<Int>) throws(ParseError) {
-        let buffer = UnsafeRawBufferPointer(start: p, count: value.upperBound)
-        var sawElement = false
-        var isBad = false
-        var length = contentLength
-        // Unlike other lists, an empty element here is malformed, so walk the commas directly.
-        var start = value.lowerBound
-        while start <= value.upperBound {
-            var stop = start
-            while stop < value.upperBound && p[stop] != .comma { stop += 1 }
-            var lo = start
-            var hi = stop
-            while lo < hi && (p[lo] == .sp || p[lo] == .htab) { lo += 1 }
-            while hi > lo && (p[hi - 1] == .sp || p[hi - 1] == .htab) { hi -= 1 }
-            if let n = asciiDecimalValue(buffer, lo..<hi) {
-                if let previous = length, previous != n { isBad = true }
-                length = n
-                sawElement = true
-            } else {
-                isBad = true
-            }
-            start = stop + 1
-        }
-        guard sawElement, !isBad, let length else { throw .badContentLength }
-        contentLength = length
-    }
-
-    /// Transfer-Encoding is one list across all its field lines (RFC 9110 §5.3).
-    private mutating func recogniseTransferEncoding(_ p: UnsafePointer<UInt8>, _ value: Range<Int>) {
-        hasTransferEncoding = true
-        let buffer = UnsafeRawBufferPointer(start: p, count: value.upperBound)
-        let table = ByteClass.table
-        forEachListElement(buffer, value) { element in
-            // transfer-coding = token *( OWS ";" OWS transfer-parameter )
-            var i = element.lowerBound
-            while i < element.upperBound && table[Int(p[i])] & ByteClass.token != 0 { i += 1 }
-            let name = element.lowerBound..<i
-            let hasParameters = i < element.upperBound
-            if name.isEmpty {
-                isTransferEncodingMalformed = true
-                return
-            }
-            if hasParameters {
-                var j = i
-                while j < element.upperBound && (p[j] == .sp || p[j] == .htab) { j += 1 }
-                if j == element.upperBound || p[j] != .semicolon { isTransferEncodingMalformed = true }
-            }
-            if equalsFolded(p, name, "chunked") {
-                // chunked takes no parameters (RFC 9112 §7.1).
-                if hasParameters { isTransferEncodingMalformed = true }
-                chunkedCount += 1
-                isChunkedLast = true
-            } else {
-                hasOtherCoding = true
-                isChunkedLast = false
-            }
-        }
-    }
-
-    /// Decides the framing once every field is in (RFC 9112 §6.1, §6.3).
-    private mutating func headComplete(_ p: UnsafePointer<UInt8>) throws(ParseError) {
-        if limits.requireHost && hostCount == 0 && head.version >= .http11 { throw .badHost }
-        if hasTransferEncoding {
-            // §6.1: TE in HTTP/1.0 means the framing is faulty; TE with CL is a smuggling shape.
-            if head.version < .http11 { throw .badTransferEncoding }
-            if contentLength != nil { throw .badContentLength }
-            if isTransferEncodingMalformed { throw .badTransferEncoding }
-            // §6.3 rule 4: chunked not final → 400; chunked applied twice is not allowed (§7).
-            if chunkedCount != 1 || !isChunkedLast { throw .badTransferEncoding }
-            // §6.1: a coding we do not implement → 501.
-            if hasOtherCoding { throw .unsupportedTransferCoding }
-            head.framing = .chunked
-        } else if let contentLength {
-            if let maxBody = limits.maxBodySize, contentLength > maxBody { throw .bodyTooLarge }
-            head.framing = .contentLength(contentLength)
-        } else {
-            head.framing = .none
-        }
-        if head.isConnect {
-            // RFC 9110 §9.3.6: CONNECT content has no defined semantics; what follows the
-            // head belongs to the tunnel, never to this request.
-            head.framing = .none
-        }
-        switch head.framing {
-        case .none: state = .contentBody(remaining: 0)
-        case .contentLength(let length): state = .contentBody(remaining: length)
-        case .chunked: state = .chunkSizeStart
-        }
-    }
-
     // MARK: - Small helpers
 
     @inline(__always)
@@ -483,31 +379,4 @@ public struct RequestParser: Sendable {
     private func isSchemeByte(_ b: UInt8) -> Bool {
         isAlpha(b) || (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
     }
-}
-
-/// Case-sensitive comparison of a range with an ASCII literal (methods are case-sensitive).
-@inline(__always)
-func equals(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
-    guard range.count == literal.utf8CodeUnitCount else { return false }
-    let l = literal.utf8Start
-    var j = 0
-    for i in range {
-        if p[i] != l[j] { return false }
-        j += 1
-    }
-    return true
-}
-
-/// ASCII case-insensitive comparison of a range with a lowercase ASCII literal.
-@inline(__always)
-func equalsFolded(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
-    guard range.count == lowercase.utf8CodeUnitCount else { return false }
-    let l = lowercase.utf8Start
-    let fold = ByteClass.lowercase
-    var j = 0
-    for i in range {
-        if fold[Int(p[i])] != l[j] { return false }
-        j += 1
-    }
-    return true
 }

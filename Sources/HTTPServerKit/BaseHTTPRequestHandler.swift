@@ -205,11 +205,13 @@ open class BaseHTTPRequestHandler {
     func attach(to connection: HTTPConnection) {
         self.connection = connection
         wfile.connection = connection
+        rfile.connection = connection
         if let peer = connection.peer { clientAddress = (peer.host, peer.port) }
     }
 
     func detach() {
         wfile.connection = nil
+        rfile.connection = nil
     }
 
     /// Called by the connection when a request head has arrived: Python's `parse_request` decisions.
@@ -238,6 +240,8 @@ open class BaseHTTPRequestHandler {
 
     /// Called when a request could not be parsed, before its error page is sent.
     func prepareForError(_ error: ParseError, detail: HTTPConnection.FailureDetail) {
+        closeConnection = true
+        if case .refusedAfterHead = detail { return }
         beginRequestCaches()
         isErrorRequest = true
         closeConnection = true
@@ -254,6 +258,8 @@ open class BaseHTTPRequestHandler {
             }
         case .incomplete, .timeout:
             cachedRequestline = ""
+        case .refusedAfterHead:
+            break
         }
     }
 
@@ -301,7 +307,8 @@ open class BaseHTTPRequestHandler {
         case .connect: try doCONNECT()
         case .other: try doMethod(command)
         }
-        wfile.flush()
+        // Python ends with `wfile.flush()`; here the connection writes once it has handled every
+        // request of the current read, so that pipelined responses leave in one system call.
     }
 
     /// Python's `handle_expect_100()`: asked when a request says `Expect: 100-continue` (and both
@@ -312,6 +319,32 @@ open class BaseHTTPRequestHandler {
         sendResponseOnly(100)
         endHeaders()
         return true
+    }
+
+    // MARK: Streaming and deferred responses (beyond Python)
+
+    /// Asked when a request head with a body has arrived. Return true to receive the body as a
+    /// stream: `doXXX()` then runs at once, and the body comes through `rfile.onData` / `rfile.onEnd`
+    /// with backpressure (`rfile.pause()` / `rfile.resume()`), free of `maxBodySize`'s bound on
+    /// memory. The default (false) receives the whole body before `doXXX()` runs, as Python does.
+    open func wantsStreamingBody() -> Bool { false }
+
+    /// Keeps the response open after `doXXX()` returns: the connection waits for `finishResponse()`
+    /// before it reads the next request. For handlers that answer from work the reactor does later
+    /// (a child process, a timer, a streamed upload).
+    public func deferResponse() {
+        connection?.responseDeferred()
+    }
+
+    /// Ends a response begun with `deferResponse()`.
+    public func finishResponse() {
+        connection?.deferredResponseFinished()
+    }
+
+    /// True while the client is still connected.
+    public var isConnected: Bool {
+        guard let connection else { return false }
+        return connection.state != .closed
     }
 
     // MARK: Methods
@@ -455,6 +488,11 @@ open class BaseHTTPRequestHandler {
             if !framed && !closeConnection {
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 closeConnection = true
+                state.sentConnectionHeader = true
+            } else if connection.isCloseForced && closeConnection && !state.sentConnectionHeader {
+                // The server ends this connection (shutdown, request limit): say so.
+                Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
+                state.sentConnectionHeader = true
             }
         }
         Self.crlf.withUnsafeBytes { connection.writeHead($0) }

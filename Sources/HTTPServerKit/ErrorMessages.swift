@@ -7,6 +7,7 @@ enum ErrorMessages {
         -> (message: String?, explain: String?) {
         if case .timeout = detail { return (nil, nil) }
         if case .incomplete = detail { return ("Incomplete request", nil) }
+        if case .refusedAfterHead = detail { return (nil, nil) }
         let words = PythonText.splitWords(requestLine)
         switch error.kind {
         case .badVersion:

@@ -18,6 +18,9 @@ final class HTTPConnection: TransportDelegate {
         case readingBody
         /// The handler is running.
         case dispatching
+        /// The handler has returned, but its response is still being produced (it called
+        /// `deferResponse()`) or its streamed request body is still arriving.
+        case responding
         /// The last response is queued; once it is written, the write side shuts and we linger.
         case closingAfterOutput
         /// Write side shut; input is read and discarded until the peer closes or the linger timeout.
@@ -51,15 +54,37 @@ final class HTTPConnection: TransportDelegate {
     private var timer: Timer!
     private var armedDeadline: Instant?
     private(set) var requestCount = 0
-    /// True while a `100 Continue` decision said no: the body is not read.
-    private var isBodyRefused = false
+    /// The server decided this connection ends after the current response (shutdown, request
+    /// limit): the response says `Connection: close`.
+    private(set) var isCloseForced = false
+    /// What happens to the current request's body.
+    private enum BodyMode {
+        /// Received whole into `rfile` before the handler runs (bounded by `maxBodySize`).
+        case buffered
+        /// Handed to the handler piece by piece as it arrives (`rfile.onData`), with backpressure.
+        case streaming
+        /// Not read: the handler refused it in `handleExpect100()`.
+        case refused
+    }
+    private var bodyMode = BodyMode.buffered
+    private let bufferedBodyLimit: Int?
+    private var isBodyComplete = false
+    /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
+    private(set) var isResponseDeferred = false
+    /// Called once when all queued output has been written (`wfile.whenDrained`).
+    private var drainWaiters: [() -> Void] = []
     var response = ResponseState()
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
         self.context = context
         self.peer = peer
-        self.parser = RequestParser(limits: context.configuration.limits)
+        // The parser does not enforce the body limit: it applies to buffered bodies only, and
+        // whether a body is buffered or streamed is the handler's choice, made after the head.
+        var limits = context.configuration.limits
+        self.bufferedBodyLimit = limits.maxBodySize
+        limits.maxBodySize = nil
+        self.parser = RequestParser(limits: limits)
         self.timer = Timer { [unowned self] in self.timerFired() }
         setDeadline(after: context.configuration.idleTimeout)
     }
@@ -72,7 +97,7 @@ final class HTTPConnection: TransportDelegate {
             return
         case .closed, .closingAfterOutput:
             return
-        case .awaitingRequest, .readingHead, .readingBody, .dispatching:
+        case .awaitingRequest, .readingHead, .readingBody, .dispatching, .responding:
             break
         }
         if pending.isEmpty {
@@ -100,6 +125,12 @@ final class HTTPConnection: TransportDelegate {
             // Requests held back by backpressure are still answered; the end is handled after them.
             if isPausedForOutput && !pending.isEmpty { return }
             finishInput()
+        case .responding:
+            if bodyMode == .streaming && !isBodyComplete {
+                // The streamed body will never be complete.
+                handler?.closeConnection = true
+                handler?.rfile.streamEnded(complete: false)
+            }
         case .dispatching, .closingAfterOutput:
             // The response in flight is still delivered (a half-close is not a reset).
             break
@@ -130,8 +161,8 @@ final class HTTPConnection: TransportDelegate {
 
     private var acceptsInput: Bool {
         switch state {
-        case .awaitingRequest, .readingHead, .readingBody: return true
-        case .dispatching, .closingAfterOutput, .lingering, .closed: return false
+        case .awaitingRequest, .readingHead, .readingBody, .dispatching, .responding: return true
+        case .closingAfterOutput, .lingering, .closed: return false
         }
     }
 
@@ -141,11 +172,21 @@ final class HTTPConnection: TransportDelegate {
     /// the caller keeps the rest for the next read.
     private func process(_ buffer: UnsafeRawBufferPointer) -> Int {
         var offset = 0
-        defer { if state == .readingBody && !isHeadSaved { saveHead() } }
+        defer {
+            // The head's ranges point into `buffer`; keep a copy if the request outlives it.
+            if (state == .readingBody || state == .responding) && !isHeadSaved { saveHead() }
+        }
         while true {
             switch state {
             case .awaitingRequest, .readingHead, .readingBody:
                 break
+            case .responding:
+                // Only a streamed body is read while the handler works, and only while it wants more.
+                guard bodyMode == .streaming, !isBodyComplete, handler?.rfile.isPaused == false else {
+                    // Hold further input in the socket, not in memory, until the handler is ready.
+                    pauseReadingForHandler()
+                    return offset
+                }
             case .closingAfterOutput, .lingering, .closed:
                 return buffer.count
             case .dispatching:
@@ -160,6 +201,12 @@ final class HTTPConnection: TransportDelegate {
             do {
                 step = try parser.parse(slice)
             } catch {
+                if state == .responding {
+                    // The streamed body turned out malformed after the handler started answering.
+                    handler?.rfile.streamEnded(complete: false)
+                    handler?.closeConnection = true
+                    return buffer.count
+                }
                 headBytes = slice
                 failRequest(error, detail: .parser(slice))
                 return buffer.count
@@ -170,7 +217,7 @@ final class HTTPConnection: TransportDelegate {
                 if state == .awaitingRequest && parser.isMidMessage {
                     state = .readingHead
                     setDeadline(after: context.configuration.headTimeout)
-                } else if state == .readingBody {
+                } else if state == .readingBody || state == .responding {
                     setDeadline(after: context.configuration.bodyTimeout)
                 }
                 return offset
@@ -181,20 +228,37 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 headReceived()
             case .body(let range):
-                if !isBodyRefused {
-                    let handler = ensureHandler()
-                    if handler.rfile.storage.capacity == 0 { handler.rfile.storage = context.pool.take() }
-                    handler.rfile.storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: slice[range]))
-                }
                 offset += range.upperBound
+                bodyReceived(UnsafeRawBufferPointer(rebasing: slice[range]))
             case .end(let consumed):
                 if !parser.trailers.isEmpty { collectTrailers(slice) }
                 offset += consumed
+                isBodyComplete = true
+                if state == .responding {
+                    handler?.rfile.streamEnded(complete: true)
+                    if !isResponseDeferred { requestFinished() }
+                    continue
+                }
                 if !isHeadSaved { headBytes = headBytes ?? slice }
                 dispatch()
-                headBytes = nil
-                if state == .dispatching { requestFinished() }
             }
+        }
+    }
+
+    private func bodyReceived(_ bytes: UnsafeRawBufferPointer) {
+        switch bodyMode {
+        case .buffered:
+            let handler = ensureHandler()
+            if let limit = bufferedBodyLimit, handler.rfile.storage.count + bytes.count > limit {
+                failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
+                return
+            }
+            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = context.pool.take() }
+            handler.rfile.storage.append(contentsOf: bytes)
+        case .streaming:
+            handler?.rfile.deliver(bytes)
+        case .refused:
+            break
         }
     }
 
@@ -247,29 +311,45 @@ final class HTTPConnection: TransportDelegate {
 
     private func headReceived() {
         requestCount += 1
-        isBodyRefused = false
+        bodyMode = .buffered
+        isBodyComplete = false
         let handler = ensureHandler()
         handler.beginRequest()
+        if let limit = context.configuration.maxRequestsPerConnection, requestCount >= limit {
+            isCloseForced = true
+        }
+        if isCloseForced { handler.closeConnection = true }
         let head = parser.head
+        state = .readingBody
         if head.framing == .none {
-            state = .readingBody  // the parser reports `.end` next; no body timeout needed
+            return  // the parser reports `.end` next
+        }
+        setDeadline(after: context.configuration.bodyTimeout)
+        let streams = handler.wantsStreamingBody()
+        if !streams, let limit = bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
+            failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
             return
         }
-        state = .readingBody
-        setDeadline(after: context.configuration.bodyTimeout)
         if head.expectsContinue && head.version >= .http11 && handler.isProtocolHTTP11 {
             let proceed = handler.handleExpect100()
             if !proceed {
                 // The handler refused the body (417 or similar): it is not read, and the connection
                 // closes after the response, so the unread body can never be taken for a request.
-                isBodyRefused = true
+                bodyMode = .refused
                 if !response.hasFinalStatus { handler.sendError(417) }
                 handler.closeConnection = true
-                finishResponse(handler)
+                checkResponse(handler)
                 state = .closingAfterOutput
                 cancelRequest()
+                flushOutput()
+                return
             }
             flushOutput()
+        }
+        if streams {
+            bodyMode = .streaming
+            handler.rfile.beginStream()
+            dispatch()
         }
     }
 
@@ -292,9 +372,56 @@ final class HTTPConnection: TransportDelegate {
         do {
             try handler.handleOneRequest()
         } catch {
+            isResponseDeferred = false
             handlerThrew(error, handler)
         }
-        finishResponse(handler)
+        guard state == .dispatching else { return }  // closed meanwhile
+        if isResponseDeferred {
+            // The handler answers later; pipelined requests wait (unread) until it has.
+            state = .responding
+            if bodyMode != .streaming || isBodyComplete { pauseReadingForHandler() }
+            return
+        }
+        checkResponse(handler)
+        if bodyMode == .streaming && !isBodyComplete {
+            // Answered before the body arrived: the rest of the body is not worth reading.
+            handler.closeConnection = true
+            handler.rfile.streamEnded(complete: false)
+        }
+        requestFinished()
+    }
+
+    /// The handler's `finishResponse()`: its deferred response is complete.
+    func deferredResponseFinished() {
+        guard isResponseDeferred else { return }
+        isResponseDeferred = false
+        guard state == .responding, let handler else { return }  // finished inside doXXX(): handled there
+        checkResponse(handler)
+        if bodyMode == .streaming && !isBodyComplete {
+            handler.closeConnection = true
+            handler.rfile.streamEnded(complete: false)
+        }
+        requestFinished()
+        if isReadingPaused && !isPausedForOutput { resumeReading() }
+        processPending()
+    }
+
+    func responseDeferred() {
+        isResponseDeferred = true
+    }
+
+    /// A streaming handler that paused `rfile` wants more now.
+    func streamResumed() {
+        guard state == .responding else { return }
+        if isReadingPaused && !isPausedForOutput { resumeReading() }
+        processPending()
+    }
+
+    private func pauseReadingForHandler() {
+        if !isReadingPaused {
+            isReadingPaused = true
+            transport.pauseReading()
+        }
     }
 
     private func handlerThrew(_ error: any Error, _ handler: BaseHTTPRequestHandler) {
@@ -311,7 +438,7 @@ final class HTTPConnection: TransportDelegate {
 
     /// Checks that the response the handler wrote frames itself; when it does not, the connection
     /// closes after it so that the client is never left waiting and never misreads the next response.
-    private func finishResponse(_ handler: BaseHTTPRequestHandler) {
+    private func checkResponse(_ handler: BaseHTTPRequestHandler) {
         if let mark = response.headMark {
             // A head that was started and never ended: nothing of it has been written.
             output.rollBack(to: mark, pool: context.pool)
@@ -340,6 +467,7 @@ final class HTTPConnection: TransportDelegate {
         response = ResponseState()
         handler.rfile.reset(pool: context.pool)
         if isHeadSaved { context.pool.give(&savedHead); isHeadSaved = false }
+        headBytes = nil
         if handler.closeConnection {
             state = .closingAfterOutput
             cancelRequest()
@@ -357,6 +485,8 @@ final class HTTPConnection: TransportDelegate {
     }
 
     enum FailureDetail {
+        /// The head parsed; the request is refused (its fields stay available to the handler).
+        case refusedAfterHead
         case parser(UnsafeRawBufferPointer)
         case incomplete
         case timeout
@@ -397,14 +527,14 @@ final class HTTPConnection: TransportDelegate {
         } else {
             bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: context.pool) }
         }
-        if state != .dispatching && state != .readingBody { flushOutput() }
+        if state == .responding { flushOutput() }
     }
 
     func writeBody(_ bytes: UnsafeRawBufferPointer) {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
         output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: context.pool)
-        if state != .dispatching && state != .readingBody { flushOutput() }
+        if state == .responding { flushOutput() }
     }
 
     func writeBody(file: FileRegion) {
@@ -412,7 +542,7 @@ final class HTTPConnection: TransportDelegate {
         let allowed = response.clampBody(file.range.count)
         file.range = file.range.lowerBound..<(file.range.lowerBound + allowed)
         output.append(file: file)
-        if state != .dispatching && state != .readingBody { flushOutput() }
+        if state == .responding { flushOutput() }
     }
 
     /// Writes what is queued. Called once per read wake-up (after all pipelined requests of the read
@@ -435,6 +565,12 @@ final class HTTPConnection: TransportDelegate {
             }
         }
         // Everything is written.
+        if !drainWaiters.isEmpty {
+            let waiters = drainWaiters
+            drainWaiters.removeAll()
+            for waiter in waiters { waiter() }
+            guard output.isEmpty, state != .closed else { return }
+        }
         switch state {
         case .closingAfterOutput:
             startLingering()
@@ -449,8 +585,18 @@ final class HTTPConnection: TransportDelegate {
             } else if state == .awaitingRequest {
                 setDeadline(after: context.configuration.idleTimeout)
             }
-        case .dispatching, .lingering, .closed:
+        case .dispatching, .responding, .lingering, .closed:
             break
+        }
+    }
+
+    /// Calls `waiter` once all queued output has been written (at once if nothing is queued).
+    func whenDrained(_ waiter: @escaping () -> Void) {
+        guard state != .closed else { return }
+        if output.isEmpty {
+            waiter()
+        } else {
+            drainWaiters.append(waiter)
         }
     }
 
@@ -520,6 +666,12 @@ final class HTTPConnection: TransportDelegate {
         case .readingHead, .readingBody:
             failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
             flushOutput()
+        case .responding:
+            // A streamed body that stopped arriving; a deferred response has no timeout of ours.
+            if bodyMode == .streaming && !isBodyComplete && handler?.rfile.isPaused == false {
+                handler?.rfile.streamEnded(complete: false)
+                close()
+            }
         case .dispatching:
             break
         case .closingAfterOutput, .lingering:
@@ -541,8 +693,10 @@ final class HTTPConnection: TransportDelegate {
         if !pending.isEmpty || pending.capacity > 0 { context.pool.give(&pending) }
         if savedHead.capacity > 0 { context.pool.give(&savedHead) }
         headBytes = nil
+        drainWaiters.removeAll()
         transport.close()
         if let handler {
+            if bodyMode == .streaming && !isBodyComplete { handler.rfile.streamEnded(complete: false) }
             handler.rfile.reset(pool: context.pool)
             handler.finish()
             handler.detach()
@@ -552,10 +706,14 @@ final class HTTPConnection: TransportDelegate {
 
     /// Begins a graceful close: an idle connection closes now; a busy one after its response.
     func closeWhenIdle() {
+        isCloseForced = true
         switch state {
-        case .awaitingRequest where !parser.isMidMessage:
-            if output.isEmpty { close() } else { state = .closingAfterOutput }
-        case .awaitingRequest, .readingHead, .readingBody, .dispatching:
+        case .awaitingRequest where !parser.isMidMessage && pending.isEmpty:
+            // Idle: shut the write side and linger, so that a request already on its way is read
+            // and dropped rather than answered with a reset.
+            state = .closingAfterOutput
+            flushOutput()
+        case .awaitingRequest, .readingHead, .readingBody, .dispatching, .responding:
             handler?.closeConnection = true
         case .closingAfterOutput, .lingering, .closed:
             break

@@ -35,8 +35,8 @@ open class HTTPServer: @unchecked Sendable {
     public var ipv6Only: Bool?
     /// Limits and timeouts of each connection.
     public let configuration: ServerConfiguration
-    /// The reactor this server runs on.
-    public let loop: EventLoop
+    /// The reactor this server runs on (nil for a server of in-memory transports).
+    public let loop: EventLoop?
 
     private var listener: ListeningSocket?
     private let context: ConnectionContext
@@ -78,21 +78,22 @@ open class HTTPServer: @unchecked Sendable {
         self.requestedAddress = (address.0, address.1)
         self.serverAddress = (address.0, address.1)
         self.configuration = configuration
-        self.loop = try EventLoop()
+        let loop = clock == nil ? try EventLoop() : nil
+        self.loop = loop
         let log = LogSink(logDestination)
         var handleError: (any Error, SocketAddress?) -> Void = { _, _ in }
         self.context = ConnectionContext(
-            configuration: configuration, clock: clock ?? loop, wallClock: wallClock, log: log,
+            configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
             server: nil, makeHandler: handlerFactory, handleError: { handleError($0, $1) })
+        _ = loop
         context.server = self
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
-        if clock == nil {
+        if let loop {
             let flushTimer = Timer { log.flush() }
-            let loop = self.loop
             log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
         }
         context.onConnectionClosed = { [unowned self] connection in
-            self.connections[ObjectIdentifier(connection)] = nil
+            self.connectionClosed(connection)
         }
         if bindAndActivate {
             do {
@@ -127,13 +128,17 @@ open class HTTPServer: @unchecked Sendable {
 
     /// Python's `server_activate()`: starts accepting connections on the reactor.
     open func serverActivate() throws {
-        guard let listener else { return }
+        guard let listener, let loop else { return }
         try loop.startAccepting(listener) { [unowned self] transport, peer in
             self.accepted(transport, peer: peer)
         }
     }
 
     private func accepted(_ transport: SocketTransport, peer: SocketAddress) {
+        if isShuttingDown {
+            transport.close()
+            return
+        }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
         transport.delegate = connection
         do {
@@ -143,6 +148,55 @@ open class HTTPServer: @unchecked Sendable {
             return
         }
         connections[ObjectIdentifier(connection)] = connection
+        if let limit = configuration.maxConnections, connections.count >= limit, !isAcceptingPaused,
+           let listener, let loop {
+            // At the limit: new clients wait in the listen backlog instead of being accepted.
+            isAcceptingPaused = true
+            loop.stopAccepting(listener)
+        }
+    }
+
+    private func connectionClosed(_ connection: HTTPConnection) {
+        connections[ObjectIdentifier(connection)] = nil
+        if isAcceptingPaused && !isShuttingDown, let limit = configuration.maxConnections, connections.count < limit {
+            isAcceptingPaused = false
+            try? serverActivate()
+        }
+        if isShuttingDown && connections.isEmpty {
+            finishShutdown()
+        }
+    }
+
+    private var isAcceptingPaused = false
+    private var isShuttingDown = false
+    private var graceTimer: Timer?
+
+    /// Stops accepting, lets responses in flight finish (closing each connection after its current
+    /// response, idle ones at once), and stops the loop when all are closed or the grace period is
+    /// over. Runs on the loop thread.
+    private func beginShutdown() {
+        guard let loop, !isShuttingDown else { return }
+        isShuttingDown = true
+        if let listener { loop.stopAccepting(listener) }
+        if connections.isEmpty {
+            finishShutdown()
+            return
+        }
+        let timer = Timer { [unowned self] in
+            for connection in Array(self.connections.values) { connection.close() }
+            self.finishShutdown()
+        }
+        graceTimer = timer
+        loop.arm(timer, at: loop.now.advanced(by: configuration.shutdownGracePeriod))
+        for connection in Array(connections.values) { connection.closeWhenIdle() }
+    }
+
+    private func finishShutdown() {
+        guard let loop else { return }
+        if let graceTimer { loop.disarm(graceTimer) }
+        graceTimer = nil
+        isShuttingDown = false
+        loop.stop()
     }
 
     /// Serves one connection over `transport` (which must deliver its events on this server's
@@ -161,7 +215,7 @@ open class HTTPServer: @unchecked Sendable {
 
     /// Python's `serve_forever()`: serves on the calling thread until `shutdown()`.
     open func serveForever() throws {
-        guard state.begin() else { return }
+        guard let loop, state.begin() else { return }
         defer {
             context.log.flush()
             state.end()
@@ -169,23 +223,29 @@ open class HTTPServer: @unchecked Sendable {
         try loop.run()
     }
 
-    /// Python's `shutdown()`: stops `serveForever()`. Safe from any thread; from another thread it
-    /// waits until `serveForever()` has returned, as Python's does. From the server's own thread
-    /// (a handler) it stops the loop after the current wake-up and returns at once.
+    /// Python's `shutdown()`: stops `serveForever()`, gracefully. It stops accepting; idle
+    /// keep-alive connections are closed cleanly (write side first, so that a request already on
+    /// its way is not answered with a reset); requests already received are answered, each with
+    /// `Connection: close`; after `shutdownGracePeriod` what is left is closed. Then
+    /// `serveForever()` returns.
+    ///
+    /// Safe from any thread; from another thread it waits until `serveForever()` has returned, as
+    /// Python's does. From the server's own thread (a handler, a signal handler) it begins the
+    /// shutdown and returns at once.
     open func shutdown() {
+        guard let loop else { return }
         if loop.inLoopThread {
-            loop.stop()
+            beginShutdown()
             return
         }
-        let loop = self.loop
-        loop.execute { loop.stop() }
+        loop.execute { [unowned self] in self.beginShutdown() }
         state.waitUntilStopped()
     }
 
     /// Python's `server_close()`: closes the listening socket and every connection.
     open func serverClose() {
         if let listener {
-            loop.stopAccepting(listener)
+            loop?.stopAccepting(listener)
             listener.close()
             self.listener = nil
         }

@@ -45,8 +45,86 @@ public final class RequestBody {
         String(decoding: read(), as: UTF8.self)
     }
 
+    // MARK: Streaming
+
+    /// True when the body is handed over as it arrives (the handler's `wantsStreamingBody()`
+    /// returned true) instead of being received whole before the handler runs.
+    public private(set) var isStreaming = false
+    /// True once the whole streamed body has arrived (and `onEnd` was called with `true`).
+    public private(set) var isComplete = false
+    /// The handler asked for no more body for now.
+    public private(set) var isPaused = false
+    private var dataHandler: ((UnsafeRawBufferPointer) -> Void)?
+    private var endHandler: ((Bool) -> Void)?
+    unowned(unsafe) var connection: HTTPConnection?
+
+    /// Streaming: called with each piece of the body as it arrives (bytes valid during the call).
+    /// Pieces that arrive before a handler is set are kept and delivered when it is set.
+    public func onData(_ handler: @escaping (UnsafeRawBufferPointer) -> Void) {
+        dataHandler = handler
+        if !storage.isEmpty {
+            let early = storage
+            storage.removeAll(keepingCapacity: true)
+            early.withUnsafeBytes { handler($0) }
+        }
+    }
+
+    /// Streaming: called once when the body has ended — `true` when it arrived whole, `false`
+    /// when the client went away or sent a malformed body first.
+    public func onEnd(_ handler: @escaping (Bool) -> Void) {
+        if isStreaming && (isComplete || endReported) {
+            handler(isComplete)
+        } else {
+            endHandler = handler
+        }
+    }
+
+    /// Streaming backpressure: no more `onData` calls (and no more reading from the client) until
+    /// `resume()`.
+    public func pause() {
+        isPaused = true
+    }
+
+    public func resume() {
+        guard isPaused else { return }
+        isPaused = false
+        connection?.streamResumed()
+    }
+
+    private var endReported = false
+
+    func beginStream() {
+        isStreaming = true
+        isComplete = false
+        isPaused = false
+        endReported = false
+    }
+
+    func deliver(_ bytes: UnsafeRawBufferPointer) {
+        if let dataHandler {
+            dataHandler(bytes)
+        } else {
+            storage.append(contentsOf: bytes)
+        }
+    }
+
+    func streamEnded(complete: Bool) {
+        guard isStreaming, !endReported else { return }
+        endReported = true
+        isComplete = complete
+        let handler = endHandler
+        endHandler = nil
+        handler?(complete)
+    }
+
     func reset(pool: BufferPool) {
         pool.give(&storage)
         position = 0
+        isStreaming = false
+        isComplete = false
+        isPaused = false
+        endReported = false
+        dataHandler = nil
+        endHandler = nil
     }
 }

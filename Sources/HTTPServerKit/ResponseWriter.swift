@@ -38,6 +38,13 @@ public final class ResponseWriter {
         connection?.flushOutput()
     }
 
+    /// Calls `body` once everything queued so far has been written to the client (at once when
+    /// nothing is queued): a handler that produces a large response piece by piece writes a piece,
+    /// then waits for the drain before making the next, and so holds a bounded amount of memory.
+    public func whenDrained(_ body: @escaping () -> Void) {
+        connection?.whenDrained(body)
+    }
+
     /// Bytes queued and not yet taken by the client: a handler that produces a large response
     /// piece by piece can watch this to keep its memory bounded.
     public var bufferedCount: Int {

@@ -23,6 +23,14 @@ public struct ServerConfiguration: Sendable {
     /// Output queued for one connection above which the connection stops reading and parsing further
     /// pipelined requests until the client has taken some of it.
     public var outputHighWatermark: Int = 256 * 1024
+    /// Most connections open at once; at the limit the server stops accepting (new clients wait in
+    /// the listen backlog) until one closes. nil: limited only by descriptors.
+    public var maxConnections: Int? = nil
+    /// Most requests served on one connection; the last one is answered with `Connection: close`
+    /// (nginx's `keepalive_requests`). nil: no limit, as in Python.
+    public var maxRequestsPerConnection: Int? = nil
+    /// How long `shutdown()` lets responses in flight finish before it closes what is left.
+    public var shutdownGracePeriod: Duration = .seconds(10)
 
     public init() {
         var limits = ParserLimits()

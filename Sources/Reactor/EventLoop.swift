@@ -38,6 +38,8 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     let iovecCapacity: Int
 
     private var timers = TimerHeap()
+    /// epoll_ctl calls made (tests check that unchanged interest costs none).
+    private(set) var epollControlCount = 0
     private var cachedNow: Instant
     private var isStopping = false
     private var isRunning = false
@@ -158,6 +160,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         if interest.contains(.read) { bits |= EventLoop.epollIn }
         if interest.contains(.write) { bits |= EventLoop.epollOut }
         var event = creactor_make_event(bits, registration.token)
+        epollControlCount += 1
         _ = try systemCall("epoll_ctl") { epoll_ctl(epollFD, op, registration.fd, &event) }
     }
 

@@ -7,11 +7,16 @@ import CReactor
 /// called again, and every method is harmless: writes throw `SystemError(call:errno: EBADF)`,
 /// the rest do nothing.
 ///
+/// A transport may outlive its loop (it holds it weakly): it then only closes its descriptor.
+///
 /// Reading: one read into the loop's shared buffer per readable event (level-triggered, so no read
 /// to EAGAIN), handed to `bytesReceived`. Writing is eager; EPOLLOUT is armed only by `awaitWritable()`
 /// and disarmed once `transportWritable()` has been delivered.
 public final class SocketTransport: Transport, EventHandler {
-    unowned let loop: EventLoop
+    /// Weak: the loop owns its registered transports, and a transport kept past its loop must not crash.
+    private weak var loop: EventLoop?
+    /// The loop's read buffer, cached for the hot path; used only inside the loop's own callbacks.
+    private let readBuffer: UnsafeMutableRawBufferPointer
     private var rawFD: Int32
     private var registration: Registration?
     private var strongDelegate: TransportDelegate?
@@ -33,6 +38,7 @@ public final class SocketTransport: Transport, EventHandler {
     /// Takes ownership of a connected, nonblocking socket descriptor (closed by `close()` or deinit).
     public init(loop: EventLoop, fd: Int32) {
         self.loop = loop
+        self.readBuffer = loop.readBuffer
         self.rawFD = fd
     }
 
@@ -55,13 +61,14 @@ public final class SocketTransport: Transport, EventHandler {
     public func start() throws(SystemError) {
         let fd = try openFD("epoll_ctl")
         precondition(registration == nil, "start: transport already started")
+        guard let loop else { throw SystemError(call: "epoll_ctl", errno: EBADF) }
         registration = try loop.register(fd, interest: desiredInterest, handler: self)
     }
 
     // MARK: Interest
 
     /// What the loop polls this socket for; nil when not registered (tests).
-    var currentInterest: Interest? { registration.flatMap { loop.interest(of: $0) } }
+    var currentInterest: Interest? { registration.flatMap { loop?.interest(of: $0) } }
 
     private var desiredInterest: Interest {
         var interest: Interest = []
@@ -72,7 +79,7 @@ public final class SocketTransport: Transport, EventHandler {
 
     /// One epoll_ctl at most, and none when nothing changed (the loop compares with the current interest).
     private func updateInterest() {
-        guard let registration, !isClosed else { return }
+        guard let registration, !isClosed, let loop else { return }
         do {
             try loop.modify(registration, interest: desiredInterest)
         } catch {
@@ -102,7 +109,7 @@ public final class SocketTransport: Transport, EventHandler {
 
     public func readable() {
         guard !isClosed, !isInputFinished, !isReadingPaused else { return }
-        let buffer = loop.readBuffer
+        let buffer = readBuffer
         let count: Int
         do {
             count = try systemCall("read") { CReactor.read(rawFD, buffer.baseAddress, buffer.count) }
@@ -132,7 +139,7 @@ public final class SocketTransport: Transport, EventHandler {
     private func fail(_ error: SystemError) {
         isInputFinished = true
         isAwaitingWritable = false
-        if let registration { try? loop.modify(registration, interest: []) }
+        if let registration { try? loop?.modify(registration, interest: []) }
         strongDelegate?.transportFailed(error)
     }
 
@@ -155,6 +162,7 @@ public final class SocketTransport: Transport, EventHandler {
     /// preallocated iovec array; at most IOV_MAX buffers go out per call (the rest is a short write).
     public func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SystemError) -> IOResult {
         let fd = try openFD("sendmsg")
+        guard let loop else { throw SystemError(call: "sendmsg", errno: EBADF) }
         let iovecs = loop.iovecs
         var count = 0
         for buffer in buffers where !buffer.isEmpty {
@@ -193,7 +201,7 @@ public final class SocketTransport: Transport, EventHandler {
         if let registration {
             self.registration = nil
             // Last: this may release the loop's reference to self (the caller still holds one).
-            loop.deregister(registration)
+            loop?.deregister(registration)
         }
         if fd >= 0 { _ = CReactor.close(fd) }
     }

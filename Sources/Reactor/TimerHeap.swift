@@ -13,7 +13,8 @@ public struct TimerHeap {
     public var isEmpty: Bool { storage.isEmpty }
 
     /// The earliest timer, without removing it.
-    public var first: Timer? { storage.first }
+    // Not `storage.first`: unspecialized (debug) code reads it through a generic coroutine that mallocs.
+    public var first: Timer? { storage.isEmpty ? nil : storage[0] }
 
     /// Arms or moves `timer` to `deadline`.
     public mutating func arm(_ timer: Timer, at deadline: Instant) {
@@ -41,7 +42,7 @@ public struct TimerHeap {
 
     /// Removes and returns the earliest timer if its deadline is at or before `now`.
     public mutating func popExpired(now: Instant) -> Timer? {
-        guard let top = storage.first, let deadline = top.deadline, deadline <= now else { return nil }
+        guard let top = first, let deadline = top.deadline, deadline <= now else { return nil }
         remove(at: 0)
         return top
     }

@@ -239,8 +239,7 @@ import Testing
         let client = try TestClient(handler: HelloHandler.self)
         let response = try client.send("SPAM / HTTP/1.1\r\n\r\n")
         #expect(response.status == 501)
-        #expect(response.bodyText.contains("Message: Unsupported method (&#x27;SPAM&#x27;).") ||
-                response.bodyText.contains("Message: Unsupported method ('SPAM')."))
+        #expect(response.bodyText.contains("Message: Unsupported method ('SPAM')."))
     }
 
     @Test func doMethodServesAnyToken() throws {

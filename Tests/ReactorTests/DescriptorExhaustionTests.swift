@@ -10,30 +10,9 @@ extension ReactorTests {
 
     @Test func realEMFILEPausesAcceptingInAChildProcess() throws {
         guard getenv(Self.childVariable) == nil else { return }
-        var arguments = ["/proc/self/exe", "--testing-library", "swift-testing",
-                         "--filter", "emfileScenarioRunsOnlyInTheChild"]
-        var argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var environment: [UnsafeMutablePointer<CChar>?] = [strdup("\(Self.childVariable)=1")]
-        var cursor = environ
-        while let entry = cursor.pointee { environment.append(strdup(entry)); cursor += 1 }
-        environment.append(nil)
-        defer { environment.forEach { free($0) } }
-        // The child's own test output is noise here; its exit status is the verdict. To see it:
-        // REACTOR_EMFILE_CHILD=1 swift test --filter emfileScenarioRunsOnlyInTheChild
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, &environment)
-        try #require(spawned == 0)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        // WIFEXITED && WEXITSTATUS == 0
-        #expect(status & 0x7f == 0 && (status >> 8) & 0xff == 0, "child status \(status)")
-        arguments.removeAll()
+        // To see the child's output: REACTOR_EMFILE_CHILD=1 swift test --filter emfileScenarioRunsOnlyInTheChild
+        #expect(try runTestInChildProcess(filter: "emfileScenarioRunsOnlyInTheChild",
+                                          environment: ["\(Self.childVariable)=1"]))
     }
 
     @Test func emfileScenarioRunsOnlyInTheChild() throws {

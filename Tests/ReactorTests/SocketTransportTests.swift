@@ -257,5 +257,72 @@ extension ReactorTests {
         #expect(failure?.errno == ECONNREFUSED)
         #expect(failure?.description == "connect: Connection refused")
     }
+
+    @Test func interestChangesCostOneEpollCtlAndNoOpsCostNone() throws {
+        let loop = try EventLoop()
+        let (server, client, listener) = try connectedPair(loop)
+        server.delegate = Recorder()
+        try server.start()
+        let base = loop.epollControlCount
+        server.pauseReading(); server.pauseReading()
+        #expect(loop.epollControlCount == base + 1)
+        server.resumeReading(); server.resumeReading()
+        #expect(loop.epollControlCount == base + 2)
+        server.awaitWritable(); server.awaitWritable()
+        #expect(loop.epollControlCount == base + 3)
+        server.close(); client.close(); listener.close()
+    }
+
+    @Test func writingToAClosedPeerIsAnErrorNotSIGPIPE() throws {
+        var template = Array("/tmp/reactor-sigpipe-XXXXXX".utf8CString)
+        let tempFD = mkstemp(&template)
+        try #require(tempFD >= 0)
+        unlink(String(cString: template))
+        let file = FileDescriptor(rawValue: tempFD)
+        let block = [UInt8](repeating: 0x41, count: 4096)
+        _ = block.withUnsafeBytes { Glibc.write(tempFD, $0.baseAddress, $0.count) }
+
+        let loop = try EventLoop()
+        let (server, client, listener) = try connectedPair(loop)
+        client.close()
+        // The first write draws an RST from the closed peer; later ones fail with EPIPE/ECONNRESET.
+        // sendfile has no MSG_NOSIGNAL: only the loop's SIG_IGN keeps the process alive.
+        var failure: SystemError?
+        for _ in 0..<100 {
+            do {
+                _ = try server.sendFile(file, range: 0..<4096)
+                _ = try block.withUnsafeBytes { try server.write($0) }
+            } catch let error as SystemError {
+                failure = error
+                break
+            }
+            usleep(1000)
+        }
+        #expect(failure?.errno == EPIPE || failure?.errno == ECONNRESET)
+        server.close(); listener.close()
+    }
+
+    @Test func transportOutlivingItsLoopOnlyClosesItsDescriptor() throws {
+        var transport: SocketTransport?
+        var listener: ListeningSocket?
+        do {
+            let loop = try EventLoop()
+            let pair = try connectedPair(loop)
+            pair.server.delegate = Recorder()
+            try pair.server.start()
+            pair.client.close()
+            transport = pair.server
+            listener = pair.listener
+        }
+        let server = try #require(transport)
+        #expect(throws: SystemError.self) {
+            let parts = [UnsafeRawBufferPointer(start: nil, count: 0)]
+            _ = try parts.withUnsafeBufferPointer { try server.write(vectored: $0) }
+        }
+        server.pauseReading()
+        server.close()
+        #expect(server.fd == -1)
+        listener?.close()
+    }
 }
 }

@@ -73,3 +73,29 @@ func openDescriptorCount() -> Int {
     while readdir(dir) != nil { count += 1 }
     return count
 }
+
+/// Runs one test of this binary in a child process (`/proc/self/exe`) with extra environment
+/// variables, and returns whether it passed. For scenarios that change process-wide state
+/// (RLIMIT_NOFILE, LD_PRELOAD). The child's output goes to /dev/null; its exit status is the verdict.
+func runTestInChildProcess(filter: String, environment extra: [String]) throws -> Bool {
+    let arguments = ["/proc/self/exe", "--testing-library", "swift-testing", "--filter", filter]
+    var argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var environment: [UnsafeMutablePointer<CChar>?] = extra.map { strdup($0) }
+    var cursor = environ
+    while let entry = cursor.pointee { environment.append(strdup(entry)); cursor += 1 }
+    environment.append(nil)
+    defer { environment.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var pid: pid_t = 0
+    let spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, &environment)
+    try #require(spawned == 0)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    // WIFEXITED(status) && WEXITSTATUS(status) == 0
+    return status & 0x7f == 0 && (status >> 8) & 0xff == 0
+}
