@@ -38,8 +38,10 @@ struct BenchServer: ParsableCommand {
             server = try makeStaticServer(bind: bind, port: port, directory: directory,
                                           configuration: configuration)
         }
-        try server.loop.onSignal(SIGTERM) { server.shutdown() }
-        try server.loop.onSignal(SIGINT) { server.shutdown() }
+        if let loop = server.loop {
+            try loop.onSignal(SIGTERM) { server.shutdown() }
+            try loop.onSignal(SIGINT) { server.shutdown() }
+        }
         print("bench-server \(mode.rawValue) on \(server.serverAddress.host):\(server.serverPort)")
         fflush(nil)
         try server.serveForever()
