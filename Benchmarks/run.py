@@ -43,7 +43,7 @@ SCENARIOS = {
     "static1m": dict(short="static 1 MiB, 8 conns", title="static 1 MiB file, 8 connections", conns=8, path="/static/1M.bin",
                      mode="static", size=1 << 20),
     "static1g": dict(short="static 1 GiB, 1 conn", title="static 1 GiB file, 1 connection", conns=1, path="/static/1G.bin",
-                     mode="static", size=1 << 30),
+                     mode="static", size=1 << 30, min_duration=6),
     "idle": dict(short="idle connections", title="idle keep-alive connections: RSS growth per connection", mode="hello"),
 }
 DEFAULT_SCENARIOS = "ka1,ka64,ka256,pipe16,close32,post4k,static1m,static1g,idle"
@@ -57,7 +57,7 @@ SERVERS = {
     "python-threading": dict(label="Python ThreadingHTTPServer", modes={"hello", "static"}),
     "python": dict(label="Python HTTPServer", modes={"hello", "static"}),
 }
-DEFAULT_SERVERS = "ours,nginx,nio,hummingbird,python-threading,python"
+DEFAULT_SERVERS = "ours,nginx,nio,hummingbird,python-threading"
 
 
 def log(msg):
@@ -521,6 +521,8 @@ def median(xs):
 def fmt(v, digits=1):
     if v is None:
         return "-"
+    if digits == 0 and abs(v) < 100:
+        digits = 1
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     return f"{v:.{digits}f}"
@@ -553,14 +555,14 @@ def summarize(results, servers):
             for key in ("cpu_us_per_req", "idle_bytes_per_conn"):
                 if row.get(key) and r.get(key):
                     row[f"{key}_vs_{ref}"] = row[key] / r[key]
-        summary[scen] = {"reference": ref, "servers": rows}
+        summary[scen] = {"reference": ref, "title": per["title"], "client": per.get("client"), "servers": rows}
     return summary
 
 
 def print_summary(summary):
     log("\n== summary (medians of interleaved rounds; ratio = server / reference)")
     for scen, s in summary.items():
-        log(f"\n{scen}: {SCENARIOS[scen]['title']}   (reference: {s['reference']})")
+        log(f"\n{scen}: {s['title']}   (reference: {s['reference']})")
         if scen == "idle":
             log(f"  {'server':28} {'conns':>7} {'bytes/conn':>11} {'ratio':>7}")
             for name, row in s["servers"].items():
@@ -677,9 +679,11 @@ def main():
     ap.add_argument("--servers", default=DEFAULT_SERVERS)
     ap.add_argument("--scenarios", default=DEFAULT_SCENARIOS)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--duration", type=float, default=3.0, help="seconds per measured run")
+    ap.add_argument("--duration", type=float, default=2.0, help="seconds per measured run")
     ap.add_argument("--warmup", type=float, default=1.0, help="seconds of warm-up per server and scenario")
-    ap.add_argument("--client", choices=["wrk", "bench"], default="wrk")
+    ap.add_argument("--client", choices=["auto", "wrk", "bench"], default="auto",
+                    help="auto: wrk -t1, except bench for POST with Expect: 100-continue (wrk cannot) and "
+                         "for static files (wrk reads 8 KiB at a time and is the bottleneck)")
     ap.add_argument("--idle-connections", type=int, default=10000)
     ap.add_argument("--no-syscalls", action="store_true")
     ap.add_argument("--hummingbird", action="store_true", help="build the Hummingbird peer (slow build)")
@@ -694,6 +698,7 @@ def main():
     outdir = a.out or os.path.join(HERE, "results", stamp)
     os.makedirs(outdir, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="swift-http-bench-")
+    os.chmod(workdir, 0o755)  # nginx's worker runs as an unprivileged user and reads the data files
     datadir = os.path.join(workdir, "data")
     servers = [s for s in a.servers.split(",") if s]
     scenarios = [s for s in a.scenarios.split(",") if s]
@@ -716,7 +721,7 @@ def main():
         products.append("nio-hello")
     if "hummingbird" in servers and (a.hummingbird or a.no_build):
         products.append("hummingbird-hello")
-    if a.client == "bench" or a.compare_clients:
+    if a.client in ("bench", "auto") or a.compare_clients:
         products.append("bench")
     if a.no_build:
         bins = prebuilt(products)
@@ -756,12 +761,15 @@ def main():
 def run_all(a, servers, scenarios, bins, fleet, workdir, tools, results):
     for scen in scenarios:
         sc = SCENARIOS[scen]
+        client = a.client
+        if client == "auto":
+            client = "bench" if (sc.get("expect") or sc["mode"] == "static") and bins.get("bench") else "wrk"
         title = sc["title"]
-        if sc.get("expect") and a.client == "wrk":
+        if sc.get("expect") and client == "wrk":
             title += " (wrk: sent without Expect, which wrk cannot handle)"
-        per = results["scenarios"].setdefault(scen, {"title": title, "client": a.client, "runs": {},
+        per = results["scenarios"].setdefault(scen, {"title": title, "client": client, "runs": {},
                                                       "syscalls": {}})
-        log(f"\n== {scen}: {title}")
+        log(f"\n== {scen}: {title}  [load: {'wrk -t1' if client == 'wrk' else 'bench'}]")
         if scen == "idle":
             per["idle"] = {}
             for name in servers:
@@ -785,14 +793,15 @@ def run_all(a, servers, scenarios, bins, fleet, workdir, tools, results):
             if srv is None:
                 log(f"  {SERVERS[name]['label']}: not available for {sc['mode']}")
                 continue
-            if a.client == "bench" and not bins.get("bench"):
+            if client == "bench" and not bins.get("bench"):
                 continue
             live.append((name, srv))
             if a.warmup > 0:
-                measured_run(srv, a.client, bins, sc, a.warmup, workdir)
+                measured_run(srv, client, bins, sc, a.warmup, workdir)
+        duration = max(a.duration, sc.get("min_duration", 0))
         for rnd in range(a.rounds):
             for name, srv in live:
-                r = measured_run(srv, a.client, bins, sc, a.duration, workdir)
+                r = measured_run(srv, client, bins, sc, duration, workdir)
                 per["runs"].setdefault(name, []).append(r)
                 p99 = r.get("latency_us", {}).get("p99")
                 log(f"  [{scen} {rnd + 1}/{a.rounds}] {srv.label:28} {fmt(r.get('rps'), 0):>9} req/s  "
@@ -800,7 +809,7 @@ def run_all(a, servers, scenarios, bins, fleet, workdir, tools, results):
                     f"p99 {fmt(p99 / 1000 if p99 else None, 2)} ms  errors {r.get('errors', 0)}")
         if not a.no_syscalls:
             for name, srv in live:
-                s = syscall_run(srv, a.client, bins, sc, min(a.duration, 2.0), workdir, tools)
+                s = syscall_run(srv, client, bins, sc, min(duration, 2.0), workdir, tools)
                 per["syscalls"][name] = s
                 if s:
                     log(f"  [{scen} syscalls] {srv.label:28} {s['per_request']:.3f} syscalls/req "

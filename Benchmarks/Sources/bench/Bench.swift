@@ -30,6 +30,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Body length every response must have (default: the first response's).") var expectLength: Int?
     @Option(help: "Seconds before an unanswered batch counts as a timeout.") var timeout: Double = 5
     @Option(help: "Pin the load thread to this CPU (-1: leave it).") var cpu: Int = -1
+    @Option(help: "Bytes one read may return (the loop's shared read buffer).") var readBuffer: Int = 256 * 1024
     @Flag(help: "Print one JSON line after the summary.") var json = false
 
     func validate() throws {
@@ -58,7 +59,7 @@ struct Bench: ParsableCommand {
             method: method, path: path, host: address.isIPv6 ? "[\(host)]:\(port)" : "\(host):\(port)",
             headers: header, body: Array(repeating: UInt8(ascii: "a"), count: bodySize),
             expectContinue: expectContinue, connectionClose: close)
-        let loop = try EventLoop()
+        let loop = try EventLoop(readBufferSize: readBuffer)
         let driver = LoadDriver(
             loop: loop, address: address, template: template, depth: pipeline,
             expectedStatus: expectStatus, expectedLength: expectLength,
