@@ -82,21 +82,21 @@ open class BaseHTTPRequestHandler {
         return server
     }
     /// `close_connection`: whether the connection closes after the current response.
-    public var closeConnection = true
+    @exclusivity(unchecked) public var closeConnection = true
     /// `rfile`: the request body.
     public let rfile = RequestBody()
     /// `wfile`: where the response goes.
     public let wfile = ResponseWriter()
 
-    private var cachedRequestline: String?
-    private var cachedCommand: String?
-    private var cachedPath: String?
-    private var cachedRequestVersion: String?
-    private var cachedHeaders: HTTPHeaders?
+    @exclusivity(unchecked) private var cachedRequestline: String?
+    @exclusivity(unchecked) private var cachedCommand: String?
+    @exclusivity(unchecked) private var cachedPath: String?
+    @exclusivity(unchecked) private var cachedRequestVersion: String?
+    @exclusivity(unchecked) private var cachedHeaders: HTTPHeaders?
     private var cachedVersionString: String?
     /// Set while a request that failed to parse is answered: its fields are not in the parser.
-    private var isErrorRequest = false
-    var isProtocolHTTP11 = false
+    @exclusivity(unchecked) private var isErrorRequest = false
+    @exclusivity(unchecked) var isProtocolHTTP11 = false
 
     /// `requestline`: the request line without its CRLF, decoded as Latin-1.
     public var requestline: String {
@@ -160,7 +160,7 @@ open class BaseHTTPRequestHandler {
 
     /// The trailer fields of a chunked request body (empty when there were none). Python's
     /// handler never decodes chunked bodies, so it has no equivalent.
-    public internal(set) var trailers = HTTPHeaders()
+    @exclusivity(unchecked) public internal(set) var trailers = HTTPHeaders()
 
     /// The first value of header `name`, without building the whole `headers` collection.
     public func header(_ name: String) -> String? {
@@ -195,10 +195,17 @@ open class BaseHTTPRequestHandler {
         }
     }
 
-    var isHTTP09: Bool {
-        guard let connection, !isErrorRequest else { return false }
-        return connection.parser.head.version == .http09
-    }
+    var isHTTP09: Bool { isHTTP09Request && !isErrorRequest }
+    @exclusivity(unchecked) private var isHTTP09Request = false
+    /// The current request is HEAD (its response carries no body).
+    @exclusivity(unchecked) private(set) var isHEADRequest = false
+    @exclusivity(unchecked) private(set) var requestMethod = KnownMethod.other
+    /// `Server: ...\r\n`, made on first use (`versionString()` is read once per connection).
+    @exclusivity(unchecked) private var serverLine: [UInt8] = []
+    /// The last status line sent with its default phrase, and its code.
+    @exclusivity(unchecked) private var statusLine: [UInt8] = []
+    @exclusivity(unchecked) private var statusLineCode = -1
+    @exclusivity(unchecked) private var isProtocolChecked = false
 
     // MARK: Lifecycle
 
@@ -215,27 +222,34 @@ open class BaseHTTPRequestHandler {
     }
 
     /// Called by the connection when a request head has arrived: Python's `parse_request` decisions.
-    func beginRequest() {
+    func beginRequest(method: KnownMethod) {
         if trailers.count > 0 { trailers = HTTPHeaders() }
-        cachedRequestline = nil
-        cachedCommand = nil
-        cachedPath = nil
-        cachedRequestVersion = nil
-        cachedHeaders = nil
+        if cachedRequestline != nil { cachedRequestline = nil }
+        if cachedCommand != nil { cachedCommand = nil }
+        if cachedPath != nil { cachedPath = nil }
+        if cachedRequestVersion != nil { cachedRequestVersion = nil }
+        if cachedHeaders != nil { cachedHeaders = nil }
         isErrorRequest = false
+        requestMethod = method
+        isHEADRequest = method == .head
         guard let connection else { return }
-        let head = connection.parser.head
-        isProtocolHTTP11 = protocolVersion >= "HTTP/1.1"
+        if !isProtocolChecked {
+            // `protocolVersion` is a class-level setting: read once per connection.
+            isProtocolHTTP11 = protocolVersion >= "HTTP/1.1"
+            isProtocolChecked = true
+        }
+        let version = connection.parser.head.version
+        isHTTP09Request = version == .http09
         // Python: keep-alive only when both sides speak HTTP/1.1 ...
-        closeConnection = !(head.version >= .http11 && isProtocolHTTP11)
+        closeConnection = !(version >= .http11 && isProtocolHTTP11)
         // ... or the client asks for it. `close` wins over `keep-alive` when both are listed.
-        if head.connectionClose {
+        if connection.parser.head.connectionClose {
             closeConnection = true
-        } else if head.connectionKeepAlive && isProtocolHTTP11 {
+        } else if connection.parser.head.connectionKeepAlive && isProtocolHTTP11 {
             closeConnection = false
         }
         // HTTP/0.9 has no keep-alive; CONNECT would turn the connection into a tunnel we do not run.
-        if head.version == .http09 || head.isConnect { closeConnection = true }
+        if isHTTP09Request || connection.parser.head.isConnect { closeConnection = true }
     }
 
     /// Called when a request could not be parsed, before its error page is sent.
@@ -243,6 +257,8 @@ open class BaseHTTPRequestHandler {
         closeConnection = true
         if case .refusedAfterHead = detail { return }
         beginRequestCaches()
+        isHEADRequest = false
+        isHTTP09Request = false
         isErrorRequest = true
         closeConnection = true
         cachedRequestVersion = ""
@@ -290,12 +306,7 @@ open class BaseHTTPRequestHandler {
     /// Python's `handle_one_request()`, after parsing: calls the `doXXX()` method for the request's
     /// command. The connection has already read and parsed the request, body included.
     open func handleOneRequest() throws {
-        guard let connection else { return }
-        let head = connection.parser.head
-        let method = connection.withHeadBytes { raw -> KnownMethod in
-            KnownMethod(UnsafeRawBufferPointer(rebasing: raw[head.method]))
-        }
-        switch method {
+        switch requestMethod {
         case .get: try doGET()
         case .head: try doHEAD()
         case .post: try doPOST()
@@ -389,7 +400,7 @@ open class BaseHTTPRequestHandler {
             sendHeader("Content-Length", String(body.count))
         }
         endHeaders()
-        if command != "HEAD" && !body.isEmpty {
+        if !isHEADRequest && !body.isEmpty {
             wfile.write(body)
         }
     }
@@ -399,8 +410,13 @@ open class BaseHTTPRequestHandler {
     open func sendResponse(_ code: HTTPStatus, message: String? = nil) {
         logRequest(code)
         sendResponseOnly(code, message: message)
-        sendHeader("Server", versionString())
-        sendDateHeader()
+        guard let connection, !isHTTP09 else { return }
+        // `Server` and `Date` are the same for every response: both lines are kept ready-made.
+        if serverLine.isEmpty {
+            serverLine = Array("Server: \(versionString())\r\n".utf8)
+        }
+        serverLine.withUnsafeBytes { connection.writeHead($0) }
+        connection.context.withDateLine { connection.writeHead($0) }
     }
 
     /// Python's `send_response_only(code, message)`: the status line alone. Nothing for HTTP/0.9.
@@ -410,17 +426,17 @@ open class BaseHTTPRequestHandler {
             connection.response.headMark = connection.markHead()
         }
         connection.response.pendingStatus = code.code
-        var version = protocolVersion
-        version.withUTF8 { connection.writeHead(UnsafeRawBufferPointer($0)) }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8) = (32, 0, 0, 0, 32)
-        let code3 = min(max(code.code, 0), 999)
-        digits.1 = UInt8(48 + code3 / 100)
-        digits.2 = UInt8(48 + code3 / 10 % 10)
-        digits.3 = UInt8(48 + code3 % 10)
-        withUnsafeBytes(of: &digits) { connection.writeHead($0) }
-        var phrase = message ?? responses[code.code]?.phrase ?? ""
-        phrase.withUTF8 { connection.writeHead(UnsafeRawBufferPointer($0)) }
-        Self.crlf.withUnsafeBytes { connection.writeHead($0) }
+        if message == nil && code.code == statusLineCode {
+            statusLine.withUnsafeBytes { connection.writeHead($0) }
+            return
+        }
+        let phrase = message ?? responses[code.code]?.phrase ?? ""
+        let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
+        line.withUnsafeBytes { connection.writeHead($0) }
+        if message == nil {
+            statusLine = line
+            statusLineCode = code.code
+        }
     }
 
     /// Python's `send_header(keyword, value)`. A name or value holding CR or LF is refused (logged
@@ -428,47 +444,63 @@ open class BaseHTTPRequestHandler {
     /// set `closeConnection`, as in Python.
     open func sendHeader(_ keyword: String, _ value: String) {
         guard let connection else { return }
-        if Self.containsLineBreak(keyword) || Self.containsLineBreak(value) || keyword.isEmpty {
-            logError("refused header \(PythonText.repr(keyword)) with a line break in its name or value")
-            return
+        var keyword = keyword
+        var value = value
+        let accepted = keyword.withUTF8 { name in
+            value.withUTF8 { text in
+                sendHeaderBytes(UnsafeRawBufferPointer(name), UnsafeRawBufferPointer(text), connection)
+            }
         }
-        noteSpecialHeader(keyword, value, connection)
-        guard !isHTTP09 else { return }
+        if !accepted {
+            logError("refused header \(PythonText.repr(keyword)) with a line break in its name or value")
+        }
+    }
+
+    @inline(__always)
+    private func sendHeaderBytes(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                 _ connection: HTTPConnection) -> Bool {
+        if name.isEmpty || Self.hasLineBreak(name) || Self.hasLineBreak(value) { return false }
+        switch name.count {
+        case 10, 14, 17: noteSpecialHeader(name, value, connection)
+        default: break
+        }
+        guard !isHTTP09 else { return true }
         if connection.response.headMark == nil {
             connection.response.headMark = connection.markHead()
         }
-        var name = keyword
-        var text = value
-        name.withUTF8 { connection.writeHead(UnsafeRawBufferPointer($0)) }
-        Self.colonSpace.withUnsafeBytes { connection.writeHead($0) }
-        text.withUTF8 { connection.writeHead(UnsafeRawBufferPointer($0)) }
-        Self.crlf.withUnsafeBytes { connection.writeHead($0) }
+        connection.writeHeaderLine(name, value)
+        return true
     }
 
-    private func noteSpecialHeader(_ keyword: String, _ value: String, _ connection: HTTPConnection) {
-        switch keyword.utf8.count {
-        case 10 where HTTPHeaders.equalsIgnoringCase(keyword, "connection"):
+    private func noteSpecialHeader(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                   _ connection: HTTPConnection) {
+        let all = 0..<name.count
+        let valueRange = 0..<value.count
+        if asciiCaseInsensitiveEquals(name, all, "connection") {
             connection.response.sentConnectionHeader = true
-            if HTTPHeaders.equalsIgnoringCase(value, "close") {
+            if asciiCaseInsensitiveEquals(value, valueRange, "close") {
                 closeConnection = true
-            } else if HTTPHeaders.equalsIgnoringCase(value, "keep-alive") {
+            } else if asciiCaseInsensitiveEquals(value, valueRange, "keep-alive") {
                 closeConnection = false
             }
-        case 14 where HTTPHeaders.equalsIgnoringCase(keyword, "content-length"):
-            connection.response.declaredLength = Int(value.trimmingASCIISpaces())
-        case 17 where HTTPHeaders.equalsIgnoringCase(keyword, "transfer-encoding"):
-            connection.response.isChunked = value.lowercasedASCII().contains("chunked")
-        default:
-            break
+        } else if asciiCaseInsensitiveEquals(name, all, "content-length") {
+            var trimmed = valueRange
+            while trimmed.lowerBound < trimmed.upperBound && (value[trimmed.lowerBound] == 32 || value[trimmed.lowerBound] == 9) {
+                trimmed = (trimmed.lowerBound + 1)..<trimmed.upperBound
+            }
+            while trimmed.upperBound > trimmed.lowerBound && (value[trimmed.upperBound - 1] == 32 || value[trimmed.upperBound - 1] == 9) {
+                trimmed = trimmed.lowerBound..<(trimmed.upperBound - 1)
+            }
+            connection.response.declaredLength = asciiDecimalValue(value, trimmed)
+        } else if asciiCaseInsensitiveEquals(name, all, "transfer-encoding") {
+            connection.response.isChunked = asciiTokenListContains(value, valueRange, "chunked")
         }
     }
 
-    private func sendDateHeader() {
-        guard let connection, !isHTTP09 else { return }
-        let date = connection.context.dateBytes()
-        Self.dateName.withUnsafeBytes { connection.writeHead($0) }
-        date.withUnsafeBytes { connection.writeHead($0) }
-        Self.crlf.withUnsafeBytes { connection.writeHead($0) }
+    @inline(__always)
+    private static func hasLineBreak(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
+        return memchr(base, 10, bytes.count) != nil || memchr(base, 13, bytes.count) != nil
     }
 
     /// Python's `end_headers()`: ends the header section and queues it.
@@ -478,34 +510,32 @@ open class BaseHTTPRequestHandler {
     /// response gets `Connection: close` here and the connection closes after it.
     open func endHeaders() {
         guard let connection, !isHTTP09 else { return }
-        var state = connection.response
-        let status = state.pendingStatus ?? 200
+        let status = connection.response.pendingStatus ?? 200
         let isInterim = status < 200
         if !isInterim {
-            let bodyless = command == "HEAD" || status == 204 || status == 304
-            state.isBodyAllowed = !bodyless
-            let framed = state.declaredLength != nil || state.isChunked || bodyless
+            let bodyless = isHEADRequest || status == 204 || status == 304
+            connection.response.isBodyAllowed = !bodyless
+            let framed = connection.response.declaredLength != nil || connection.response.isChunked || bodyless
             if !framed && !closeConnection {
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 closeConnection = true
-                state.sentConnectionHeader = true
-            } else if connection.isCloseForced && closeConnection && !state.sentConnectionHeader {
+                connection.response.sentConnectionHeader = true
+            } else if connection.isCloseForced && closeConnection && !connection.response.sentConnectionHeader {
                 // The server ends this connection (shutdown, request limit): say so.
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
-                state.sentConnectionHeader = true
+                connection.response.sentConnectionHeader = true
             }
         }
         Self.crlf.withUnsafeBytes { connection.writeHead($0) }
-        state.headMark = nil
+        connection.response.headMark = nil
         if isInterim {
-            state.pendingStatus = nil
-            state.declaredLength = nil
-            state.isChunked = false
+            connection.response.pendingStatus = nil
+            connection.response.declaredLength = nil
+            connection.response.isChunked = false
+            connection.flushOutput()
         } else {
-            state.finalStatus = status
+            connection.response.finalStatus = status
         }
-        connection.response = state
-        if isInterim { connection.flushOutput() }
     }
 
     /// Python's `flush_headers()`: queues the headers sent so far and starts writing them.
@@ -569,14 +599,8 @@ open class BaseHTTPRequestHandler {
 
     // MARK: Constants
 
-    private static let colonSpace: StaticString = ": "
     private static let crlf: StaticString = "\r\n"
-    private static let dateName: StaticString = "Date: "
     private static let connectionClose: StaticString = "Connection: close\r\n"
-
-    private static func containsLineBreak(_ s: String) -> Bool {
-        s.utf8.contains(13) || s.utf8.contains(10)
-    }
 }
 
 /// The methods that have a `doXXX()` of their own, recognised from the raw token.

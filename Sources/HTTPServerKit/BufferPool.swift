@@ -3,7 +3,7 @@
 /// so that an idle keep-alive connection holds no buffer at all, and a busy one allocates nothing
 /// in steady state.
 final class BufferPool {
-    private var free: [[UInt8]] = []
+    @exclusivity(unchecked) private var free: [[UInt8]] = []
     private let bufferCapacity: Int
     private let maxRetainedCapacity: Int
     private let maxBuffers: Int
@@ -21,6 +21,21 @@ final class BufferPool {
         var buffer: [UInt8] = []
         buffer.reserveCapacity(bufferCapacity)
         return buffer
+    }
+
+    @exclusivity(unchecked) private var freeChunks: [OutputChunk] = []
+
+    /// An empty output chunk.
+    func takeChunk() -> OutputChunk {
+        if let chunk = freeChunks.popLast() { return chunk }
+        return OutputChunk()
+    }
+
+    /// Returns a chunk (emptied) to the pool, or frees it when the pool is full.
+    func give(_ chunk: OutputChunk) {
+        chunk.start = 0
+        chunk.end = 0
+        if freeChunks.count < maxBuffers { freeChunks.append(chunk) }
     }
 
     /// Returns `buffer`'s storage to the pool (or frees it when too large) and leaves `buffer` empty

@@ -28,35 +28,38 @@ final class HTTPConnection: TransportDelegate {
         case closed
     }
 
-    private(set) var state: State = .awaitingRequest
+    @exclusivity(unchecked) private(set) var state: State = .awaitingRequest
     let transport: Transport
     let context: ConnectionContext
     let peer: SocketAddress?
-    private(set) var parser: RequestParser
-    private(set) var handler: BaseHTTPRequestHandler?
-    private var output = OutputQueue()
+    @exclusivity(unchecked) private(set) var parser: RequestParser
+    @exclusivity(unchecked) private(set) var handler: BaseHTTPRequestHandler?
+    @exclusivity(unchecked) private var output = OutputQueue()
     /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
     /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
-    private var pending: [UInt8] = []
+    @exclusivity(unchecked) private var pending: [UInt8] = []
     /// The bytes `parser.head`'s ranges point into, while a request is being handled.
-    private(set) var headBytes: UnsafeRawBufferPointer?
+    @exclusivity(unchecked) private(set) var headBytes: UnsafeRawBufferPointer?
     /// A copy of the head, made only when its body spans several reads.
-    private var savedHead: [UInt8] = []
-    private var isHeadSaved = false
-    private var headLength = 0
+    @exclusivity(unchecked) private var savedHead: [UInt8] = []
+    @exclusivity(unchecked) private var isHeadSaved = false
+    @exclusivity(unchecked) private var headLength = 0
     /// The connection stopped reading because too much output is queued.
-    private var isPausedForOutput = false
-    private var isReadingPaused = false
-    private var peerClosedInput = false
-    /// When the current phase times out, and the timer that watches it (armed lazily: a deadline
-    /// that moves later does not touch the timer wheel).
-    private var deadline = Instant(nanoseconds: .max)
-    private var timer: Timer!
-    private var armedDeadline: Instant?
-    private(set) var requestCount = 0
+    @exclusivity(unchecked) private var isPausedForOutput = false
+    @exclusivity(unchecked) private var isReadingPaused = false
+    @exclusivity(unchecked) private var peerClosedInput = false
+    /// The context's pool, held without reference counting (the context outlives every connection).
+    private unowned(unsafe) let pool: BufferPool
+    /// This connection's place in the context's `TimeoutQueue` (managed by the queue).
+    static let noTimeout: UInt8 = .max
+    @exclusivity(unchecked) var timeoutKind: UInt8 = HTTPConnection.noTimeout
+    @exclusivity(unchecked) var timeoutDeadline: Int64 = .max
+    @exclusivity(unchecked) unowned(unsafe) var timeoutPrevious: HTTPConnection?
+    @exclusivity(unchecked) unowned(unsafe) var timeoutNext: HTTPConnection?
+    @exclusivity(unchecked) private(set) var requestCount = 0
     /// The server decided this connection ends after the current response (shutdown, request
     /// limit): the response says `Connection: close`.
-    private(set) var isCloseForced = false
+    @exclusivity(unchecked) private(set) var isCloseForced = false
     /// What happens to the current request's body.
     private enum BodyMode {
         /// Received whole into `rfile` before the handler runs (bounded by `maxBodySize`).
@@ -66,18 +69,19 @@ final class HTTPConnection: TransportDelegate {
         /// Not read: the handler refused it in `handleExpect100()`.
         case refused
     }
-    private var bodyMode = BodyMode.buffered
+    @exclusivity(unchecked) private var bodyMode = BodyMode.buffered
     private let bufferedBodyLimit: Int?
-    private var isBodyComplete = false
+    @exclusivity(unchecked) private var isBodyComplete = false
     /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
-    private(set) var isResponseDeferred = false
+    @exclusivity(unchecked) private(set) var isResponseDeferred = false
     /// Called once when all queued output has been written (`wfile.whenDrained`).
-    private var drainWaiters: [() -> Void] = []
-    var response = ResponseState()
+    @exclusivity(unchecked) private var drainWaiters: [() -> Void] = []
+    @exclusivity(unchecked) var response = ResponseState()
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
         self.context = context
+        self.pool = context.pool
         self.peer = peer
         // The parser does not enforce the body limit: it applies to buffered bodies only, and
         // whether a body is buffered or streamed is the handler's choice, made after the head.
@@ -85,8 +89,7 @@ final class HTTPConnection: TransportDelegate {
         self.bufferedBodyLimit = limits.maxBodySize
         limits.maxBodySize = nil
         self.parser = RequestParser(limits: limits)
-        self.timer = Timer { [unowned self] in self.timerFired() }
-        setDeadline(after: context.configuration.idleTimeout)
+        context.timeouts.schedule(self, .idle)
     }
 
     // MARK: Transport events
@@ -103,7 +106,7 @@ final class HTTPConnection: TransportDelegate {
         if pending.isEmpty {
             let used = process(bytes)
             if used < bytes.count && acceptsInput {
-                if pending.capacity == 0 { pending = context.pool.take() }
+                if pending.capacity == 0 { pending = pool.take() }
                 pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
             }
         } else {
@@ -216,9 +219,9 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 if state == .awaitingRequest && parser.isMidMessage {
                     state = .readingHead
-                    setDeadline(after: context.configuration.headTimeout)
+                    context.timeouts.schedule(self, .head)
                 } else if state == .readingBody || state == .responding {
-                    setDeadline(after: context.configuration.bodyTimeout)
+                    context.timeouts.schedule(self, .body)
                 }
                 return offset
             case .head(let consumed):
@@ -253,7 +256,7 @@ final class HTTPConnection: TransportDelegate {
                 failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
                 return
             }
-            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = context.pool.take() }
+            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = pool.take() }
             handler.rfile.storage.append(contentsOf: bytes)
         case .streaming:
             handler?.rfile.deliver(bytes)
@@ -281,7 +284,7 @@ final class HTTPConnection: TransportDelegate {
             buffer.removeSubrange(0..<used)
             swap(&buffer, &pending)
         } else {
-            context.pool.give(&buffer)
+            pool.give(&buffer)
         }
         if peerClosedInput && acceptsInput && pending.isEmpty {
             finishInput()
@@ -294,7 +297,7 @@ final class HTTPConnection: TransportDelegate {
     private func saveHead() {
         guard let head = headBytes else { return }
         let length = headLength
-        if savedHead.capacity == 0 { savedHead = context.pool.take() }
+        if savedHead.capacity == 0 { savedHead = pool.take() }
         savedHead.removeAll(keepingCapacity: true)
         savedHead.append(contentsOf: UnsafeRawBufferPointer(rebasing: head[0..<min(length, head.count)]))
         isHeadSaved = true
@@ -314,7 +317,8 @@ final class HTTPConnection: TransportDelegate {
         bodyMode = .buffered
         isBodyComplete = false
         let handler = ensureHandler()
-        handler.beginRequest()
+        let method = withHeadBytes { KnownMethod(UnsafeRawBufferPointer(rebasing: $0[parser.head.method])) }
+        handler.beginRequest(method: method)
         if let limit = context.configuration.maxRequestsPerConnection, requestCount >= limit {
             isCloseForced = true
         }
@@ -324,7 +328,7 @@ final class HTTPConnection: TransportDelegate {
         if head.framing == .none {
             return  // the parser reports `.end` next
         }
-        setDeadline(after: context.configuration.bodyTimeout)
+        context.timeouts.schedule(self, .body)
         let streams = handler.wantsStreamingBody()
         if !streams, let limit = bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
             failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
@@ -428,7 +432,7 @@ final class HTTPConnection: TransportDelegate {
         context.handleError(error, peer)
         if !response.hasFinalStatus && !response.wroteRawBytes {
             if let mark = response.headMark {
-                output.rollBack(to: mark, pool: context.pool)
+                output.rollBack(to: mark, pool: pool)
             }
             response = ResponseState()
             handler.sendError(500)
@@ -441,7 +445,7 @@ final class HTTPConnection: TransportDelegate {
     private func checkResponse(_ handler: BaseHTTPRequestHandler) {
         if let mark = response.headMark {
             // A head that was started and never ended: nothing of it has been written.
-            output.rollBack(to: mark, pool: context.pool)
+            output.rollBack(to: mark, pool: pool)
             response.headMark = nil
             handler.logError("response head not ended by endHeaders(); sending 500")
             response = ResponseState()
@@ -465,8 +469,8 @@ final class HTTPConnection: TransportDelegate {
         guard let handler else { return }
         handler.endRequest()
         response = ResponseState()
-        handler.rfile.reset(pool: context.pool)
-        if isHeadSaved { context.pool.give(&savedHead); isHeadSaved = false }
+        handler.rfile.reset(pool: pool)
+        if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
         headBytes = nil
         if handler.closeConnection {
             state = .closingAfterOutput
@@ -474,14 +478,14 @@ final class HTTPConnection: TransportDelegate {
         } else {
             parser.reset()
             state = .awaitingRequest
-            setDeadline(after: context.configuration.idleTimeout)
+            context.timeouts.schedule(self, .idle)
         }
     }
 
     /// Forgets the request in progress (no more input will be parsed on this connection).
     private func cancelRequest() {
         headBytes = nil
-        if !pending.isEmpty { context.pool.give(&pending) }
+        if !pending.isEmpty { pool.give(&pending) }
     }
 
     enum FailureDetail {
@@ -514,7 +518,11 @@ final class HTTPConnection: TransportDelegate {
     var outputCount: Int { output.count }
 
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
-        output.append(bytes, pool: context.pool)
+        output.append(bytes, pool: pool)
+    }
+
+    func writeHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        output.appendHeaderLine(name, value, pool: pool)
     }
 
     func markHead() -> OutputQueue.Mark { output.mark() }
@@ -523,9 +531,9 @@ final class HTTPConnection: TransportDelegate {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
         if allowed == bytes.count {
-            output.append(bytes, pool: context.pool)
+            output.append(bytes, pool: pool)
         } else {
-            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: context.pool) }
+            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: pool) }
         }
         if state == .responding { flushOutput() }
     }
@@ -533,7 +541,7 @@ final class HTTPConnection: TransportDelegate {
     func writeBody(_ bytes: UnsafeRawBufferPointer) {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
-        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: context.pool)
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: pool)
         if state == .responding { flushOutput() }
     }
 
@@ -552,14 +560,14 @@ final class HTTPConnection: TransportDelegate {
         if !output.isEmpty {
             let done: Bool
             do {
-                done = try output.flush(to: transport, pool: context.pool)
+                done = try output.flush(to: transport, pool: pool)
             } catch {
                 close()
                 return
             }
             if !done {
                 transport.awaitWritable()
-                setDeadline(after: context.configuration.sendTimeout)
+                context.timeouts.schedule(self, .send)
                 if output.count > context.configuration.outputHighWatermark { pauseForOutput() }
                 return
             }
@@ -582,8 +590,14 @@ final class HTTPConnection: TransportDelegate {
             }
             if state == .awaitingRequest && peerClosedInput && pending.isEmpty {
                 finishInput()
-            } else if state == .awaitingRequest {
-                setDeadline(after: context.configuration.idleTimeout)
+            } else if timeoutKind == TimeoutQueue.Kind.send.rawValue {
+                // The send timeout was watching a blocked write; the state's own timeout resumes.
+                switch state {
+                case .awaitingRequest: context.timeouts.schedule(self, parser.isMidMessage ? .head : .idle)
+                case .readingHead: context.timeouts.schedule(self, .head)
+                case .readingBody: context.timeouts.schedule(self, .body)
+                default: break
+                }
             }
         case .dispatching, .responding, .lingering, .closed:
             break
@@ -626,58 +640,33 @@ final class HTTPConnection: TransportDelegate {
         state = .lingering
         transport.shutdownWrite()
         resumeReading()
-        setDeadline(after: context.configuration.lingerTimeout, force: true)
+        context.timeouts.schedule(self, .linger)
     }
 
     // MARK: Time
 
-    private func setDeadline(after duration: Duration, force: Bool = false) {
-        let now = context.clock.now
-        let new = now.advanced(by: duration)
-        deadline = new
-        if let armed = armedDeadline, armed <= new, !force {
-            return  // fires early and re-arms itself for the later deadline
-        }
-        armedDeadline = new
-        context.clock.arm(timer, at: new)
-    }
-
-    private func timerFired() {
-        armedDeadline = nil
-        let now = context.clock.now
-        if now < deadline {
-            armedDeadline = deadline
-            context.clock.arm(timer, at: deadline)
-            return
-        }
-        if !output.isEmpty && state != .lingering {
-            // The client stopped reading what we send.
+    /// Called by the `TimeoutQueue` when this connection's deadline has passed.
+    func timedOut(_ kind: TimeoutQueue.Kind) {
+        switch kind {
+        case .send, .linger:
+            // The client stopped reading what we send, or did not close after our last response.
             close()
-            return
-        }
-        switch state {
-        case .awaitingRequest:
-            if parser.isMidMessage {
+        case .idle:
+            if state == .awaitingRequest && !parser.isMidMessage { close() }
+        case .head, .body:
+            switch state {
+            case .awaitingRequest, .readingHead, .readingBody:
                 failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
                 flushOutput()
-            } else {
-                close()
+            case .responding:
+                // A streamed body that stopped arriving; a deferred response has no timeout of ours.
+                if bodyMode == .streaming && !isBodyComplete && handler?.rfile.isPaused == false {
+                    handler?.rfile.streamEnded(complete: false)
+                    close()
+                }
+            case .dispatching, .closingAfterOutput, .lingering, .closed:
+                break
             }
-        case .readingHead, .readingBody:
-            failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
-            flushOutput()
-        case .responding:
-            // A streamed body that stopped arriving; a deferred response has no timeout of ours.
-            if bodyMode == .streaming && !isBodyComplete && handler?.rfile.isPaused == false {
-                handler?.rfile.streamEnded(complete: false)
-                close()
-            }
-        case .dispatching:
-            break
-        case .closingAfterOutput, .lingering:
-            close()
-        case .closed:
-            break
         }
     }
 
@@ -687,17 +676,16 @@ final class HTTPConnection: TransportDelegate {
     func close() {
         guard state != .closed else { return }
         state = .closed
-        context.clock.disarm(timer)
-        armedDeadline = nil
-        output.discard(pool: context.pool)
-        if !pending.isEmpty || pending.capacity > 0 { context.pool.give(&pending) }
-        if savedHead.capacity > 0 { context.pool.give(&savedHead) }
+        context.timeouts.remove(self)
+        output.discard(pool: pool)
+        if !pending.isEmpty || pending.capacity > 0 { pool.give(&pending) }
+        if savedHead.capacity > 0 { pool.give(&savedHead) }
         headBytes = nil
         drainWaiters.removeAll()
         transport.close()
         if let handler {
             if bodyMode == .streaming && !isBodyComplete { handler.rfile.streamEnded(complete: false) }
-            handler.rfile.reset(pool: context.pool)
+            handler.rfile.reset(pool: pool)
             handler.finish()
             handler.detach()
         }

@@ -5,8 +5,8 @@
 /// `read()` returns what is left, and an empty array at the end, as Python's `rfile.read(n)` does
 /// at end of stream.
 public final class RequestBody {
-    var storage: [UInt8] = []
-    private var position = 0
+    @exclusivity(unchecked) var storage: [UInt8] = []
+    @exclusivity(unchecked) private var position = 0
 
     init() {}
 
@@ -49,13 +49,13 @@ public final class RequestBody {
 
     /// True when the body is handed over as it arrives (the handler's `wantsStreamingBody()`
     /// returned true) instead of being received whole before the handler runs.
-    public private(set) var isStreaming = false
+    @exclusivity(unchecked) public private(set) var isStreaming = false
     /// True once the whole streamed body has arrived (and `onEnd` was called with `true`).
-    public private(set) var isComplete = false
+    @exclusivity(unchecked) public private(set) var isComplete = false
     /// The handler asked for no more body for now.
-    public private(set) var isPaused = false
-    private var dataHandler: ((UnsafeRawBufferPointer) -> Void)?
-    private var endHandler: ((Bool) -> Void)?
+    @exclusivity(unchecked) public private(set) var isPaused = false
+    @exclusivity(unchecked) private var dataHandler: ((UnsafeRawBufferPointer) -> Void)?
+    @exclusivity(unchecked) private var endHandler: ((Bool) -> Void)?
     unowned(unsafe) var connection: HTTPConnection?
 
     /// Streaming: called with each piece of the body as it arrives (bytes valid during the call).
@@ -91,7 +91,7 @@ public final class RequestBody {
         connection?.streamResumed()
     }
 
-    private var endReported = false
+    @exclusivity(unchecked) private var endReported = false
 
     func beginStream() {
         isStreaming = true
@@ -118,6 +118,9 @@ public final class RequestBody {
     }
 
     func reset(pool: BufferPool) {
+        if storage.capacity == 0 && position == 0 && !isStreaming && dataHandler == nil && endHandler == nil {
+            return  // nothing was received: the common case of a request without a body
+        }
         pool.give(&storage)
         position = 0
         isStreaming = false
