@@ -14,6 +14,10 @@ struct HummingbirdHello: AsyncParsableCommand {
     func run() async throws {
         let router = Router()
         router.get("/") { _, _ -> String in "Hello, World!" }
+        router.post("/") { request, _ -> String in
+            _ = try await request.body.collect(upTo: 1 << 20)
+            return "Hello, World!"
+        }
         let app = Application(
             router: router,
             configuration: .init(address: .hostname(bind, port: port), serverName: nil),
