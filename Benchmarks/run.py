@@ -638,6 +638,8 @@ def svg_chart(summary, order, title):
             xx = x(decade)
             out_body.insert(0, f'<line x1="{xx:.1f}" y1="{top - 4}" x2="{xx:.1f}" y2="{y - gap + 4}" stroke="#ddd"/>')
             out_body.append(f'<text x="{xx:.1f}" y="{y + 4}" text-anchor="middle" fill="#555" '
+                            f'font-size="10">{decade:,.0f}</text>' if decade >= 1 else
+                            f'<text x="{xx:.1f}" y="{y + 4}" text-anchor="middle" fill="#555" '
                             f'font-size="10">{decade:g}</text>')
             decade *= 10
         y += 34
