@@ -84,16 +84,32 @@ open class BaseHTTPRequestHandler {
     /// `close_connection`: whether the connection closes after the current response.
     @exclusivity(unchecked) public var closeConnection = true
     /// `rfile`: the request body.
-    public let rfile = RequestBody()
+    public var rfile: RequestBody { RequestBody(connection: connection) }
     /// `wfile`: where the response goes.
-    public let wfile = ResponseWriter()
+    public var wfile: ResponseWriter { ResponseWriter(connection: connection) }
 
-    @exclusivity(unchecked) private var cachedRequestline: String?
-    @exclusivity(unchecked) private var cachedCommand: String?
-    @exclusivity(unchecked) private var cachedPath: String?
-    @exclusivity(unchecked) private var cachedRequestVersion: String?
-    @exclusivity(unchecked) private var cachedHeaders: HTTPHeaders?
-    private var cachedVersionString: String?
+    // The request's attributes are built on demand and kept with the request (in the connection's
+    // exchange), so that an idle connection's handler holds none of them.
+    private var cachedRequestline: String? {
+        get { connection?.currentExchange?.requestline }
+        set { connection?.currentExchange?.requestline = newValue }
+    }
+    private var cachedCommand: String? {
+        get { connection?.currentExchange?.command }
+        set { connection?.currentExchange?.command = newValue }
+    }
+    private var cachedPath: String? {
+        get { connection?.currentExchange?.path }
+        set { connection?.currentExchange?.path = newValue }
+    }
+    private var cachedRequestVersion: String? {
+        get { connection?.currentExchange?.requestVersion }
+        set { connection?.currentExchange?.requestVersion = newValue }
+    }
+    private var cachedHeaders: HTTPHeaders? {
+        get { connection?.currentExchange?.headers }
+        set { connection?.currentExchange?.headers = newValue }
+    }
     /// Set while a request that failed to parse is answered: its fields are not in the parser.
     @exclusivity(unchecked) private var isErrorRequest = false
     @exclusivity(unchecked) var isProtocolHTTP11 = false
@@ -160,7 +176,7 @@ open class BaseHTTPRequestHandler {
 
     /// The trailer fields of a chunked request body (empty when there were none). Python's
     /// handler never decodes chunked bodies, so it has no equivalent.
-    @exclusivity(unchecked) public internal(set) var trailers = HTTPHeaders()
+    public var trailers: HTTPHeaders { connection?.currentExchange?.trailers ?? HTTPHeaders() }
 
     /// The first value of header `name`, without building the whole `headers` collection.
     public func header(_ name: String) -> String? {
@@ -200,35 +216,26 @@ open class BaseHTTPRequestHandler {
     /// The current request is HEAD (its response carries no body).
     @exclusivity(unchecked) private(set) var isHEADRequest = false
     @exclusivity(unchecked) private(set) var requestMethod = KnownMethod.other
-    /// `Server: ...\r\n`, made on first use (`versionString()` is read once per connection).
-    @exclusivity(unchecked) private var serverLine: [UInt8] = []
-    /// The last status line sent with its default phrase, and its code.
-    @exclusivity(unchecked) private var statusLine: [UInt8] = []
-    @exclusivity(unchecked) private var statusLineCode = -1
     @exclusivity(unchecked) private var isProtocolChecked = false
 
     // MARK: Lifecycle
 
-    func attach(to connection: HTTPConnection) {
+    func attach(to connection: HTTPConnection, peer: SocketAddress?) {
         self.connection = connection
-        wfile.connection = connection
-        rfile.connection = connection
-        if let peer = connection.peer { clientAddress = (peer.host, peer.port) }
+        if let peer { clientAddress = (peer.host, peer.port) }
     }
 
     func detach() {
-        wfile.connection = nil
-        rfile.connection = nil
+        connection = nil
+    }
+
+    /// `clientAddress` as a socket address (for `HTTPServer.handleError`).
+    var clientSocketAddress: SocketAddress? {
+        clientAddress.host.isEmpty ? nil : try? SocketAddress(ip: clientAddress.host, port: clientAddress.port)
     }
 
     /// Called by the connection when a request head has arrived: Python's `parse_request` decisions.
     func beginRequest(method: KnownMethod) {
-        if trailers.count > 0 { trailers = HTTPHeaders() }
-        if cachedRequestline != nil { cachedRequestline = nil }
-        if cachedCommand != nil { cachedCommand = nil }
-        if cachedPath != nil { cachedPath = nil }
-        if cachedRequestVersion != nil { cachedRequestVersion = nil }
-        if cachedHeaders != nil { cachedHeaders = nil }
         isErrorRequest = false
         requestMethod = method
         isHEADRequest = method == .head
@@ -271,6 +278,7 @@ open class BaseHTTPRequestHandler {
             let words = PythonText.splitWords(cachedRequestline ?? "")
             if error.kind != .badRequestLine && error.kind != .requestLineTooLong, let first = words.first {
                 cachedCommand = String(first)
+                isHEADRequest = first == "HEAD"
             }
         case .incomplete, .timeout:
             cachedRequestline = ""
@@ -411,11 +419,14 @@ open class BaseHTTPRequestHandler {
         logRequest(code)
         sendResponseOnly(code, message: message)
         guard let connection, !isHTTP09 else { return }
-        // `Server` and `Date` are the same for every response: both lines are kept ready-made.
-        if serverLine.isEmpty {
-            serverLine = Array("Server: \(versionString())\r\n".utf8)
+        // `Server` and `Date` are the same for every response: both lines are kept ready-made
+        // (`versionString()` is asked once per server and handler class).
+        let context = connection.context
+        let owner = ObjectIdentifier(type(of: self))
+        if context.serverLine?.owner != owner {
+            context.serverLine = (owner, Array("Server: \(versionString())\r\n".utf8))
         }
-        serverLine.withUnsafeBytes { connection.writeHead($0) }
+        context.serverLine.unsafelyUnwrapped.bytes.withUnsafeBytes { connection.writeHead($0) }
         connection.context.withDateLine { connection.writeHead($0) }
     }
 
@@ -426,16 +437,16 @@ open class BaseHTTPRequestHandler {
             connection.response.headMark = connection.markHead()
         }
         connection.response.pendingStatus = code.code
-        if message == nil && code.code == statusLineCode {
-            statusLine.withUnsafeBytes { connection.writeHead($0) }
+        let owner = ObjectIdentifier(type(of: self))
+        if message == nil, let cached = connection.context.statusLine, cached.code == code.code, cached.owner == owner {
+            cached.bytes.withUnsafeBytes { connection.writeHead($0) }
             return
         }
         let phrase = message ?? responses[code.code]?.phrase ?? ""
         let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
         line.withUnsafeBytes { connection.writeHead($0) }
         if message == nil {
-            statusLine = line
-            statusLineCode = code.code
+            connection.context.statusLine = (owner, code.code, line)
         }
     }
 
@@ -569,10 +580,7 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `version_string()`: `serverVersion + " " + sysVersion`.
     open func versionString() -> String {
-        if let cachedVersionString { return cachedVersionString }
-        let value = serverVersion + " " + sysVersion
-        cachedVersionString = value
-        return value
+        serverVersion + " " + sysVersion
     }
 
     /// Python's `date_time_string(timestamp)`: an HTTP date, now by default. (The `Date` header
@@ -583,7 +591,19 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `log_date_time_string()`: local time as `21/Nov/2026 10:00:00`.
     open func logDateTimeString() -> String {
-        var seconds = time_t(connection?.context.wallClock() ?? Int64(time(nil)))
+        let now = connection?.context.wallClock() ?? Int64(time(nil))
+        if let context = connection?.context {
+            // Formatted once a second for all connections: a log line each request is common.
+            if context.logDate.second != now {
+                context.logDate = (now, Self.formatLogDate(now))
+            }
+            return context.logDate.text
+        }
+        return Self.formatLogDate(now)
+    }
+
+    static func formatLogDate(_ epochSeconds: Int64) -> String {
+        var seconds = time_t(epochSeconds)
         var parts = tm()
         localtime_r(&seconds, &parts)
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]

@@ -1,3 +1,5 @@
+import HTTP1
+
 /// Byte buffers shared by all connections of one loop. A connection takes a buffer when it has
 /// something to hold (a partial request, queued output) and gives it back as soon as it is empty,
 /// so that an idle keep-alive connection holds no buffer at all, and a busy one allocates nothing
@@ -24,6 +26,19 @@ final class BufferPool {
     }
 
     @exclusivity(unchecked) private var freeChunks: [OutputChunk] = []
+    @exclusivity(unchecked) private var freeExchanges: [Exchange] = []
+
+    /// Per-request state for a connection that has a request in progress.
+    func takeExchange(limits: ParserLimits) -> Exchange {
+        if let exchange = freeExchanges.popLast() { return exchange }
+        return Exchange(limits: limits)
+    }
+
+    /// Takes back an exchange whose connection is idle or closed.
+    func give(_ exchange: Exchange) {
+        exchange.reset(pool: self)
+        if freeExchanges.count < maxBuffers { freeExchanges.append(exchange) }
+    }
 
     /// An empty output chunk.
     func takeChunk() -> OutputChunk {

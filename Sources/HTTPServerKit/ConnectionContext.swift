@@ -32,10 +32,27 @@ final class ConnectionContext {
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
+    /// The parser's limits. The parser does not enforce the body limit: it applies to buffered
+    /// bodies only, and whether a body is buffered or streamed is the handler's choice, made
+    /// after the head.
+    let parserLimits: ParserLimits
+    let bufferedBodyLimit: Int?
+
+    /// Ready-made `Server:` and status lines, for the handler class that made them (one class per
+    /// server in practice; another class simply rebuilds them).
+    @exclusivity(unchecked) var serverLine: (owner: ObjectIdentifier, bytes: [UInt8])?
+    @exclusivity(unchecked) var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
+    /// The access log's local-time stamp, formatted once a second.
+    @exclusivity(unchecked) var logDate: (second: Int64, text: String) = (-1, "")
+
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
          log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,
          handleError: @escaping (any Error, SocketAddress?) -> Void) {
         self.configuration = configuration
+        var limits = configuration.limits
+        self.bufferedBodyLimit = limits.maxBodySize
+        limits.maxBodySize = nil
+        self.parserLimits = limits
         self.headTimeout = Self.nanoseconds(configuration.headTimeout)
         self.bodyTimeout = Self.nanoseconds(configuration.bodyTimeout)
         self.idleTimeout = Self.nanoseconds(configuration.idleTimeout)
@@ -73,4 +90,11 @@ final class ConnectionContext {
         }
         return dateLine.withUnsafeBytes(body)
     }
+}
+
+/// A client address kept only until the connection's handler exists (a `SocketAddress` is large;
+/// a box keeps the connection small).
+final class PeerBox {
+    let address: SocketAddress
+    init(_ address: SocketAddress) { self.address = address }
 }

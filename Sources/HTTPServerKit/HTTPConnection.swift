@@ -31,19 +31,13 @@ final class HTTPConnection: TransportDelegate {
     @exclusivity(unchecked) private(set) var state: State = .awaitingRequest
     let transport: Transport
     let context: ConnectionContext
-    let peer: SocketAddress?
-    @exclusivity(unchecked) private(set) var parser: RequestParser
+    /// The client's address, until the handler (which keeps it as `clientAddress`) is created.
+    @exclusivity(unchecked) private var peerBox: PeerBox?
     @exclusivity(unchecked) private(set) var handler: BaseHTTPRequestHandler?
-    @exclusivity(unchecked) private var output = OutputQueue()
     /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
     /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
-    @exclusivity(unchecked) private var pending: [UInt8] = []
     /// The bytes `parser.head`'s ranges point into, while a request is being handled.
-    @exclusivity(unchecked) private(set) var headBytes: UnsafeRawBufferPointer?
     /// A copy of the head, made only when its body spans several reads.
-    @exclusivity(unchecked) private var savedHead: [UInt8] = []
-    @exclusivity(unchecked) private var isHeadSaved = false
-    @exclusivity(unchecked) private var headLength = 0
     /// The connection stopped reading because too much output is queued.
     @exclusivity(unchecked) private var isPausedForOutput = false
     @exclusivity(unchecked) private var isReadingPaused = false
@@ -61,35 +55,92 @@ final class HTTPConnection: TransportDelegate {
     /// limit): the response says `Connection: close`.
     @exclusivity(unchecked) private(set) var isCloseForced = false
     /// What happens to the current request's body.
-    private enum BodyMode {
-        /// Received whole into `rfile` before the handler runs (bounded by `maxBodySize`).
-        case buffered
-        /// Handed to the handler piece by piece as it arrives (`rfile.onData`), with backpressure.
-        case streaming
-        /// Not read: the handler refused it in `handleExpect100()`.
-        case refused
-    }
-    @exclusivity(unchecked) private var bodyMode = BodyMode.buffered
-    private let bufferedBodyLimit: Int?
-    @exclusivity(unchecked) private var isBodyComplete = false
     /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
     @exclusivity(unchecked) private(set) var isResponseDeferred = false
     /// Called once when all queued output has been written (`wfile.whenDrained`).
-    @exclusivity(unchecked) private var drainWaiters: [() -> Void] = []
-    @exclusivity(unchecked) var response = ResponseState()
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
         self.context = context
         self.pool = context.pool
-        self.peer = peer
-        // The parser does not enforce the body limit: it applies to buffered bodies only, and
-        // whether a body is buffered or streamed is the handler's choice, made after the head.
-        var limits = context.configuration.limits
-        self.bufferedBodyLimit = limits.maxBodySize
-        limits.maxBodySize = nil
-        self.parser = RequestParser(limits: limits)
+        self.peerBox = peer.map(PeerBox.init)
         context.timeouts.schedule(self, .idle)
+    }
+
+    // MARK: Per-request state
+
+    /// What the connection needs only while a request is in progress; taken from the loop's pool
+    /// when bytes arrive and given back when the connection is idle again.
+    @exclusivity(unchecked) private var exchangeStorage: Exchange?
+
+    /// Borrowed, not retained: this is read several times per request.
+    private var exchange: Exchange {
+        _read {
+            if exchangeStorage == nil { exchangeStorage = pool.takeExchange(limits: context.parserLimits) }
+            yield exchangeStorage.unsafelyUnwrapped
+        }
+    }
+
+    var parser: RequestParser {
+        _read { yield exchange.parser }
+        _modify { yield &exchange.parser }
+    }
+    private var output: OutputQueue {
+        _read { yield exchange.output }
+        _modify { yield &exchange.output }
+    }
+    private var pending: [UInt8] {
+        _read { yield exchange.pending }
+        _modify { yield &exchange.pending }
+    }
+    /// The bytes `parser.head`'s ranges point into, while a request is being handled.
+    private(set) var headBytes: UnsafeRawBufferPointer? {
+        get { exchange.headBytes }
+        set { exchange.headBytes = newValue }
+    }
+    /// A copy of the head, made only when its body spans several reads.
+    private var savedHead: [UInt8] {
+        _read { yield exchange.savedHead }
+        _modify { yield &exchange.savedHead }
+    }
+    private var isHeadSaved: Bool {
+        get { exchange.isHeadSaved }
+        set { exchange.isHeadSaved = newValue }
+    }
+    private var headLength: Int {
+        get { exchange.headLength }
+        set { exchange.headLength = newValue }
+    }
+    private var bodyMode: BodyMode {
+        get { exchange.bodyMode }
+        set { exchange.bodyMode = newValue }
+    }
+    private var isBodyComplete: Bool {
+        get { exchange.isBodyComplete }
+        set { exchange.isBodyComplete = newValue }
+    }
+    /// Called once when all queued output has been written (`wfile.whenDrained`).
+    private var drainWaiters: [() -> Void] {
+        _read { yield exchange.drainWaiters }
+        _modify { yield &exchange.drainWaiters }
+    }
+    var response: ResponseState {
+        _read { yield exchange.response }
+        _modify { yield &exchange.response }
+    }
+
+    /// The exchange in progress, if any (never creates one).
+    var currentExchange: Exchange? { exchangeStorage }
+
+    /// True while part of a request has been received and not yet handled.
+    private var isMidMessage: Bool { exchangeStorage?.parser.isMidMessage ?? false }
+
+    /// Gives the per-request state back to the pool when nothing of a request is pending.
+    private func releaseExchangeIfIdle() {
+        guard let exchange = exchangeStorage, state == .awaitingRequest, !isPausedForOutput,
+              exchange.isIdle else { return }
+        exchangeStorage = nil
+        pool.give(exchange)
     }
 
     // MARK: Transport events
@@ -112,9 +163,11 @@ final class HTTPConnection: TransportDelegate {
         } else {
             pending.append(contentsOf: bytes)
             processPending()
+            releaseExchangeIfIdle()
             return
         }
         flushOutput()
+        releaseExchangeIfIdle()
     }
 
     func endOfInput() {
@@ -132,7 +185,7 @@ final class HTTPConnection: TransportDelegate {
             if bodyMode == .streaming && !isBodyComplete {
                 // The streamed body will never be complete.
                 handler?.closeConnection = true
-                handler?.rfile.streamEnded(complete: false)
+                exchangeStorage?.streamEnded(complete: false)
             }
         case .dispatching, .closingAfterOutput:
             // The response in flight is still delivered (a half-close is not a reset).
@@ -142,7 +195,7 @@ final class HTTPConnection: TransportDelegate {
 
     /// No more bytes will come and every byte received has been parsed.
     private func finishInput() {
-        if state == .readingHead || state == .readingBody || parser.isMidMessage {
+        if state == .readingHead || state == .readingBody || isMidMessage {
             // RFC 9112 §8: an incomplete message is an error; answer it while we still can.
             failRequest(ParseError(.badRequestLine, status: 400), detail: .incomplete)
         } else if output.isEmpty {
@@ -156,6 +209,7 @@ final class HTTPConnection: TransportDelegate {
 
     func transportWritable() {
         flushOutput()
+        releaseExchangeIfIdle()
     }
 
     func transportFailed(_ error: SystemError) {
@@ -185,7 +239,7 @@ final class HTTPConnection: TransportDelegate {
                 break
             case .responding:
                 // Only a streamed body is read while the handler works, and only while it wants more.
-                guard bodyMode == .streaming, !isBodyComplete, handler?.rfile.isPaused == false else {
+                guard bodyMode == .streaming, !isBodyComplete, exchangeStorage?.isStreamPaused == false else {
                     // Hold further input in the socket, not in memory, until the handler is ready.
                     pauseReadingForHandler()
                     return offset
@@ -199,14 +253,18 @@ final class HTTPConnection: TransportDelegate {
                 pauseForOutput()
                 return offset
             }
+            if offset == buffer.count && state == .awaitingRequest {
+                return offset  // everything read has been handled
+            }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[offset...])
             let step: ParseStep
+            exchange.isParserUsed = true
             do {
                 step = try parser.parse(slice)
             } catch {
                 if state == .responding {
                     // The streamed body turned out malformed after the handler started answering.
-                    handler?.rfile.streamEnded(complete: false)
+                    exchangeStorage?.streamEnded(complete: false)
                     handler?.closeConnection = true
                     return buffer.count
                 }
@@ -238,7 +296,7 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 isBodyComplete = true
                 if state == .responding {
-                    handler?.rfile.streamEnded(complete: true)
+                    exchangeStorage?.streamEnded(complete: true)
                     if !isResponseDeferred { requestFinished() }
                     continue
                 }
@@ -251,15 +309,15 @@ final class HTTPConnection: TransportDelegate {
     private func bodyReceived(_ bytes: UnsafeRawBufferPointer) {
         switch bodyMode {
         case .buffered:
-            let handler = ensureHandler()
-            if let limit = bufferedBodyLimit, handler.rfile.storage.count + bytes.count > limit {
+            ensureHandler()
+            if let limit = context.bufferedBodyLimit, exchange.body.count + bytes.count > limit {
                 failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
                 return
             }
-            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = pool.take() }
-            handler.rfile.storage.append(contentsOf: bytes)
+            if exchange.body.capacity == 0 { exchange.body = pool.take() }
+            exchange.body.append(contentsOf: bytes)
         case .streaming:
-            handler?.rfile.deliver(bytes)
+            exchange.deliver(bytes)
         case .refused:
             break
         }
@@ -272,7 +330,7 @@ final class HTTPConnection: TransportDelegate {
             trailers.add(PythonText.latin1(UnsafeRawBufferPointer(rebasing: slice[field.name])),
                          PythonText.latin1(UnsafeRawBufferPointer(rebasing: slice[field.value])))
         }
-        ensureHandler().trailers = trailers
+        exchange.trailers = trailers
     }
 
     private func processPending() {
@@ -330,7 +388,7 @@ final class HTTPConnection: TransportDelegate {
         }
         context.timeouts.schedule(self, .body)
         let streams = handler.wantsStreamingBody()
-        if !streams, let limit = bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
+        if !streams, let limit = context.bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
             failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
             return
         }
@@ -352,7 +410,6 @@ final class HTTPConnection: TransportDelegate {
         }
         if streams {
             bodyMode = .streaming
-            handler.rfile.beginStream()
             dispatch()
         }
     }
@@ -363,7 +420,8 @@ final class HTTPConnection: TransportDelegate {
     func ensureHandler() -> BaseHTTPRequestHandler {
         if let handler { return handler }
         let handler = context.makeHandler()
-        handler.attach(to: self)
+        handler.attach(to: self, peer: peerBox?.address)
+        peerBox = nil
         self.handler = handler
         handler.setup()
         handler.handle()
@@ -390,7 +448,7 @@ final class HTTPConnection: TransportDelegate {
         if bodyMode == .streaming && !isBodyComplete {
             // Answered before the body arrived: the rest of the body is not worth reading.
             handler.closeConnection = true
-            handler.rfile.streamEnded(complete: false)
+            exchangeStorage?.streamEnded(complete: false)
         }
         requestFinished()
     }
@@ -403,7 +461,7 @@ final class HTTPConnection: TransportDelegate {
         checkResponse(handler)
         if bodyMode == .streaming && !isBodyComplete {
             handler.closeConnection = true
-            handler.rfile.streamEnded(complete: false)
+            exchangeStorage?.streamEnded(complete: false)
         }
         requestFinished()
         if isReadingPaused && !isPausedForOutput { resumeReading() }
@@ -429,7 +487,7 @@ final class HTTPConnection: TransportDelegate {
     }
 
     private func handlerThrew(_ error: any Error, _ handler: BaseHTTPRequestHandler) {
-        context.handleError(error, peer)
+        context.handleError(error, handler.clientSocketAddress)
         if !response.hasFinalStatus && !response.wroteRawBytes {
             if let mark = response.headMark {
                 output.rollBack(to: mark, pool: pool)
@@ -469,7 +527,7 @@ final class HTTPConnection: TransportDelegate {
         guard let handler else { return }
         handler.endRequest()
         response = ResponseState()
-        handler.rfile.reset(pool: pool)
+        exchange.resetRequest(pool: pool)
         if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
         headBytes = nil
         if handler.closeConnection {
@@ -477,6 +535,7 @@ final class HTTPConnection: TransportDelegate {
             cancelRequest()
         } else {
             parser.reset()
+            exchange.isParserUsed = false
             state = .awaitingRequest
             context.timeouts.schedule(self, .idle)
         }
@@ -515,7 +574,7 @@ final class HTTPConnection: TransportDelegate {
 
     // MARK: Output
 
-    var outputCount: Int { output.count }
+    var outputCount: Int { exchangeStorage?.output.count ?? 0 }
 
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
         output.append(bytes, pool: pool)
@@ -557,7 +616,7 @@ final class HTTPConnection: TransportDelegate {
     /// were handled), when a handler flushes, and when the socket becomes writable again.
     func flushOutput() {
         guard state != .closed else { return }
-        if !output.isEmpty {
+        if let exchange = exchangeStorage, !exchange.output.isEmpty {
             let done: Bool
             do {
                 done = try output.flush(to: transport, pool: pool)
@@ -573,7 +632,7 @@ final class HTTPConnection: TransportDelegate {
             }
         }
         // Everything is written.
-        if !drainWaiters.isEmpty {
+        if let exchange = exchangeStorage, !exchange.drainWaiters.isEmpty {
             let waiters = drainWaiters
             drainWaiters.removeAll()
             for waiter in waiters { waiter() }
@@ -593,7 +652,7 @@ final class HTTPConnection: TransportDelegate {
             } else if timeoutKind == TimeoutQueue.Kind.send.rawValue {
                 // The send timeout was watching a blocked write; the state's own timeout resumes.
                 switch state {
-                case .awaitingRequest: context.timeouts.schedule(self, parser.isMidMessage ? .head : .idle)
+                case .awaitingRequest: context.timeouts.schedule(self, isMidMessage ? .head : .idle)
                 case .readingHead: context.timeouts.schedule(self, .head)
                 case .readingBody: context.timeouts.schedule(self, .body)
                 default: break
@@ -652,7 +711,7 @@ final class HTTPConnection: TransportDelegate {
             // The client stopped reading what we send, or did not close after our last response.
             close()
         case .idle:
-            if state == .awaitingRequest && !parser.isMidMessage { close() }
+            if state == .awaitingRequest && !isMidMessage { close() }
         case .head, .body:
             switch state {
             case .awaitingRequest, .readingHead, .readingBody:
@@ -660,8 +719,8 @@ final class HTTPConnection: TransportDelegate {
                 flushOutput()
             case .responding:
                 // A streamed body that stopped arriving; a deferred response has no timeout of ours.
-                if bodyMode == .streaming && !isBodyComplete && handler?.rfile.isPaused == false {
-                    handler?.rfile.streamEnded(complete: false)
+                if bodyMode == .streaming && !isBodyComplete && exchangeStorage?.isStreamPaused == false {
+                    exchangeStorage?.streamEnded(complete: false)
                     close()
                 }
             case .dispatching, .closingAfterOutput, .lingering, .closed:
@@ -677,15 +736,15 @@ final class HTTPConnection: TransportDelegate {
         guard state != .closed else { return }
         state = .closed
         context.timeouts.remove(self)
-        output.discard(pool: pool)
-        if !pending.isEmpty || pending.capacity > 0 { pool.give(&pending) }
-        if savedHead.capacity > 0 { pool.give(&savedHead) }
-        headBytes = nil
-        drainWaiters.removeAll()
+        if let exchange = exchangeStorage, exchange.bodyMode == .streaming, !exchange.isBodyComplete {
+            exchange.streamEnded(complete: false)
+        }
+        if let exchange = exchangeStorage {
+            exchangeStorage = nil
+            pool.give(exchange)  // queued output is dropped, files close
+        }
         transport.close()
         if let handler {
-            if bodyMode == .streaming && !isBodyComplete { handler.rfile.streamEnded(complete: false) }
-            handler.rfile.reset(pool: pool)
             handler.finish()
             handler.detach()
         }
@@ -696,7 +755,7 @@ final class HTTPConnection: TransportDelegate {
     func closeWhenIdle() {
         isCloseForced = true
         switch state {
-        case .awaitingRequest where !parser.isMidMessage && pending.isEmpty:
+        case .awaitingRequest where !isMidMessage && (exchangeStorage?.pending.isEmpty ?? true):
             // Idle: shut the write side and linger, so that a request already on its way is read
             // and dropped rather than answered with a reset.
             state = .closingAfterOutput
