@@ -1,11 +1,11 @@
 import HTTPServerKit
 
-struct StaticModeUnavailable: Error, CustomStringConvertible {
-    var description: String { "static mode needs SimpleHTTPRequestHandler, which HTTPServerKit does not have yet" }
-}
-
-/// `static` mode: SimpleHTTPRequestHandler over `directory`, HTTP/1.1, no access log.
+/// `static` mode: SimpleHTTPRequestHandler over `directory`, HTTP/1.1 keep-alive, no access log.
 func makeStaticServer(bind: String, port: Int, directory: String,
                       configuration: ServerConfiguration) throws -> HTTPServer {
-    throw StaticModeUnavailable()
+    var handlerConfiguration = SimpleHTTPRequestHandler.Configuration(directory: directory)
+    handlerConfiguration.protocolVersion = "HTTP/1.1"
+    let settings = handlerConfiguration
+    return try HTTPServer((bind, port), configuration: configuration, logDestination: .discard,
+                          handlerFactory: { SimpleHTTPRequestHandler(configuration: settings) })
 }
