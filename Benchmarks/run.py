@@ -560,6 +560,50 @@ def summarize(results, servers):
     return summary
 
 
+def markdown_summary(results):
+    """The summary as Markdown tables, for docs/benchmarks.md."""
+    summary = results["summary"]
+    lines = []
+    order = [n for n in SERVERS if any(n in v["servers"] for v in summary.values())]
+    cpu = [(k, v) for k, v in summary.items() if k != "idle"]
+    if cpu:
+        lines.append("Server CPU µs per request (median; ratio to this project in brackets):\n")
+        lines.append("| scenario | load | " + " | ".join(SERVERS[n]["label"] for n in order) + " |")
+        lines.append("|---|---|" + "---|" * len(order))
+        for k, v in cpu:
+            cells = []
+            for n in order:
+                row = v["servers"].get(n)
+                if not row or row.get("cpu_us_per_req") is None:
+                    cells.append("—")
+                    continue
+                ratio = row.get(f"cpu_us_per_req_vs_{v['reference']}")
+                cells.append(f"{fmt(row['cpu_us_per_req'], 2)}" + (f" ({ratio:.2f}×)" if ratio and n != v["reference"] else ""))
+            lines.append(f"| {SCENARIOS[k].get('short', k)} | {v.get('client') or ''} | " + " | ".join(cells) + " |")
+        for title, key, digits in (("req/s (median)", "rps", 0), ("syscalls per request", "syscalls_per_req", 2),
+                                   ("p99 latency, ms (median)", "p99_us", 2)):
+            lines.append(f"\n{title}:\n")
+            lines.append("| scenario | " + " | ".join(SERVERS[n]["label"] for n in order) + " |")
+            lines.append("|---|" + "---|" * len(order))
+            for k, v in cpu:
+                cells = []
+                for n in order:
+                    val = (v["servers"].get(n) or {}).get(key)
+                    if key == "p99_us" and val is not None:
+                        val = val / 1000
+                    cells.append(fmt(val, digits) if val is not None else "—")
+                lines.append(f"| {SCENARIOS[k].get('short', k)} | " + " | ".join(cells) + " |")
+    if "idle" in summary:
+        lines.append("\nRSS growth per idle keep-alive connection:\n")
+        lines.append("| server | connections | bytes per connection |")
+        lines.append("|---|---|---|")
+        for n in order:
+            row = summary["idle"]["servers"].get(n)
+            if row and row.get("idle_bytes_per_conn") is not None:
+                lines.append(f"| {SERVERS[n]['label']} | {row['idle_connections']:,} | {row['idle_bytes_per_conn']:,.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def print_summary(summary):
     log("\n== summary (medians of interleaved rounds; ratio = server / reference)")
     for scen, s in summary.items():
@@ -693,9 +737,15 @@ def main():
     ap.add_argument("--no-build", action="store_true", help="use binaries already in .build/release")
     ap.add_argument("--out", default=None, help="results directory (default results/<UTC stamp>)")
     ap.add_argument("--base-port", type=int, default=18400)
+    ap.add_argument("--markdown", metavar="RESULTS_JSON",
+                    help="only print the summary of an earlier run as Markdown tables")
     ap.add_argument("--compare-clients", action="store_true",
                     help="only: bench vs wrk -t1 against nginx (ka64, pipe16), interleaved")
     a = ap.parse_args()
+    if a.markdown:
+        with open(a.markdown) as f:
+            print(markdown_summary(json.load(f)), end="")
+        return
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     outdir = a.out or os.path.join(HERE, "results", stamp)
