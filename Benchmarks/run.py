@@ -741,6 +741,7 @@ def main():
                     help="only print the summary of an earlier run as Markdown tables")
     ap.add_argument("--compare-clients", action="store_true",
                     help="only: bench vs wrk -t1 against nginx (ka64, pipe16), interleaved")
+    ap.add_argument("--compare-server", default="nginx", help="the server --compare-clients loads")
     a = ap.parse_args()
     if a.markdown:
         with open(a.markdown) as f:
@@ -756,7 +757,7 @@ def main():
     servers = [s for s in a.servers.split(",") if s]
     scenarios = [s for s in a.scenarios.split(",") if s]
     if a.compare_clients:
-        servers, scenarios = ["nginx"], ["ka64", "pipe16"]
+        servers, scenarios = [a.compare_server], ["ka64", "pipe16"]
     for s in servers:
         if s not in SERVERS:
             sys.exit(f"unknown server {s}; known: {', '.join(SERVERS)}")
@@ -873,15 +874,15 @@ def run_all(a, servers, scenarios, bins, fleet, workdir, tools, results):
 
 
 def compare_clients(a, bins, fleet, workdir, results):
-    """bench vs wrk -t1, both on core 1, against the same nginx worker on core 0."""
-    srv = fleet.get("nginx", "hello")
+    """bench vs wrk -t1, both on core 1, against the same server (nginx's worker) on core 0."""
+    srv = fleet.get(a.compare_server, "hello")
     if srv is None or not bins.get("bench"):
-        log("compare-clients needs nginx and a working bench")
+        log(f"compare-clients needs {a.compare_server} and a working bench")
         return
     for scen in ("ka64", "pipe16"):
         sc = SCENARIOS[scen]
         per = results["scenarios"].setdefault(scen, {"title": sc["title"], "clients": {}})
-        log(f"\n== {scen}: {sc['title']}: wrk -t1 vs bench against nginx")
+        log(f"\n== {scen}: {sc['title']}: wrk -t1 vs bench against {srv.label}")
         for client in ("wrk", "bench"):
             measured_run(srv, client, bins, sc, a.warmup, workdir)
         for rnd in range(a.rounds):

@@ -114,6 +114,14 @@ public struct ResponseParser: Sendable {
                 bodyLength += take
                 state = take == remaining ? .chunkDataCR : .chunkData(remaining: remaining - take)
                 continue
+            case .headerValue where field == .other, .statusLineReason:
+                // Fast path: bytes we do not keep, up to the end of the line.
+                var j = i
+                while j < n && bytes[j] != Self.cr && bytes[j] != Self.lf { j += 1 }
+                lineLength += j - i
+                if lineLength > limits.maxLine { throw ResponseParseError("line too long") }
+                i = j
+                if i == n { return .needMore }
             default:
                 break
             }
