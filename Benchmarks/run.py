@@ -421,15 +421,22 @@ def run_load_rusage(argv, parse):
 
 def measured_run(srv, client, bins, sc, duration, workdir):
     argv, parse = load_command(client, bins, sc, srv.port, duration, workdir)
-    t0 = proc_cpu_ticks(srv.pid)
-    res = run_load_rusage(argv, parse)
-    t1 = proc_cpu_ticks(srv.pid)
+    try:
+        t0 = proc_cpu_ticks(srv.pid)
+        res = run_load_rusage(argv, parse)
+        t1 = proc_cpu_ticks(srv.pid)
+    except OSError:
+        log(f"    {srv.label} is gone (crashed?); see {srv.logf.name}")
+        return {"requests": 0, "errors": 1, "server_died": True, "rss_bytes": 0}
     reqs = res.get("requests", 0)
     cpu_us = (t1 - t0) * 1e6 / CLK_TCK
     res["server_cpu_us"] = cpu_us
     res["cpu_us_per_req"] = cpu_us / reqs if reqs else None
     res["client_cpu_us_per_req"] = res["client_cpu_s"] * 1e6 / reqs if reqs else None
-    res["rss_bytes"] = proc_rss_bytes(srv.pid)
+    try:
+        res["rss_bytes"] = proc_rss_bytes(srv.pid)
+    except OSError:
+        res["rss_bytes"] = 0
     return res
 
 
