@@ -70,7 +70,9 @@ def have(tool):
 
 
 def ensure_tools():
-    missing = [pkg for tool, pkg in (("wrk", "wrk"), ("nginx", "nginx"), ("taskset", "util-linux"))
+    # perf (linux-perf) is preferred for syscall counts but optional: strace is the fallback.
+    missing = [pkg for tool, pkg in (("wrk", "wrk"), ("nginx", "nginx"), ("taskset", "util-linux"),
+                                     ("strace", "strace"))
                if not have(tool)]
     if missing and os.geteuid() == 0:
         log(f"installing {' '.join(missing)} (apt-get)")
