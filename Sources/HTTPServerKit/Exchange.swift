@@ -27,6 +27,9 @@ final class Exchange {
     @exclusivity(unchecked) var isBodyComplete = false
     @exclusivity(unchecked) var drainWaiters: [() -> Void] = []
     @exclusivity(unchecked) var response = ResponseState()
+    /// `BaseHTTPRequestHandler.whenClientCloses`: called if the client's input ends while a
+    /// deferred response is open.
+    @exclusivity(unchecked) var clientCloseWatcher: (() -> Void)?
 
     // The handler's view of the request (`BaseHTTPRequestHandler`'s attributes), built on demand.
     @exclusivity(unchecked) var requestline: String?
@@ -88,6 +91,7 @@ final class Exchange {
         isStreamEndReported = false
         if dataHandler != nil { dataHandler = nil }
         if endHandler != nil { endHandler = nil }
+        if clientCloseWatcher != nil { clientCloseWatcher = nil }
     }
 
     /// Streaming: hands body bytes to the handler (kept until it sets `onData`).

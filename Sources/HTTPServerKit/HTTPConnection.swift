@@ -187,6 +187,10 @@ final class HTTPConnection: TransportDelegate {
                 handler?.closeConnection = true
                 exchangeStorage?.streamEnded(complete: false)
             }
+            if let watcher = exchangeStorage?.clientCloseWatcher {
+                exchangeStorage?.clientCloseWatcher = nil
+                watcher()
+            }
         case .dispatching, .closingAfterOutput:
             // The response in flight is still delivered (a half-close is not a reset).
             break
@@ -240,8 +244,9 @@ final class HTTPConnection: TransportDelegate {
             case .responding:
                 // Only a streamed body is read while the handler works, and only while it wants more.
                 guard bodyMode == .streaming, !isBodyComplete, exchangeStorage?.isStreamPaused == false else {
-                    // Hold further input in the socket, not in memory, until the handler is ready.
-                    pauseReadingForHandler()
+                    // Hold further input in the socket, not in memory, until the handler is ready;
+                    // but a handler watching for the client's close keeps reading while none comes.
+                    if offset < buffer.count || exchangeStorage?.clientCloseWatcher == nil { pauseReadingForHandler() }
                     return offset
                 }
             case .closingAfterOutput, .lingering, .closed:
@@ -441,7 +446,7 @@ final class HTTPConnection: TransportDelegate {
         if isResponseDeferred {
             // The handler answers later; pipelined requests wait (unread) until it has.
             state = .responding
-            if bodyMode != .streaming || isBodyComplete { pauseReadingForHandler() }
+            if (bodyMode != .streaming || isBodyComplete) && exchange.clientCloseWatcher == nil { pauseReadingForHandler() }
             return
         }
         checkResponse(handler)
@@ -470,6 +475,12 @@ final class HTTPConnection: TransportDelegate {
 
     func responseDeferred() {
         isResponseDeferred = true
+    }
+
+    /// `BaseHTTPRequestHandler.whenClientCloses`.
+    func watchClientClose(_ watcher: @escaping () -> Void) {
+        guard state != .closed else { return }
+        exchange.clientCloseWatcher = watcher
     }
 
     /// A streaming handler that paused `rfile` wants more now.
