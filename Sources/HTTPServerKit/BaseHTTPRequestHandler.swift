@@ -76,7 +76,7 @@ open class BaseHTTPRequestHandler {
     public internal(set) var clientAddress: (host: String, port: Int) = ("", 0)
     /// `server`: the server this connection belongs to.
     public var server: HTTPServer {
-        guard let server = connection?.context.server else {
+        guard let server = connection?.context.server ?? attachedServer else {
             preconditionFailure("this handler is not attached to an HTTPServer")
         }
         return server
@@ -204,15 +204,22 @@ open class BaseHTTPRequestHandler {
 
     func attach(to connection: HTTPConnection) {
         self.connection = connection
+        attachedServer = connection.context.server
         wfile.connection = connection
         rfile.connection = connection
         if let peer = connection.peer { clientAddress = (peer.host, peer.port) }
     }
 
+    /// The connection has closed and is about to be freed: a handler that outlives it (deferred work
+    /// that completes after the client has gone) must find nothing rather than a dangling pointer.
     func detach() {
+        connection = nil
         wfile.connection = nil
         rfile.connection = nil
     }
+
+    /// `server`, for a handler that outlives its connection.
+    private weak var attachedServer: HTTPServer?
 
     /// Called by the connection when a request head has arrived: Python's `parse_request` decisions.
     func beginRequest() {

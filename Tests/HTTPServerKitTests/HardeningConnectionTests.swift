@@ -1,0 +1,51 @@
+@testable import HTTPServerKit
+import HTTPServerTesting
+import Reactor
+import Testing
+
+/// Client faults and handler misbehaviour over the fake transport and virtual time.
+@Suite struct HardeningConnectionTests {
+    /// A handler that answers later, from a timer on the test's clock.
+    final class Later: BaseHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+        override func logMessage(_ message: String) {}
+        var onRequest: (Later) -> Void = { _ in }
+        override func doMethod(_ command: String) throws {
+            onRequest(self)
+        }
+        func answer(_ text: String) {
+            sendResponse(200)
+            sendHeader("Content-Length", String(text.utf8.count))
+            endHeaders()
+            wfile.write(text)
+        }
+    }
+
+    /// Found by the connection fuzz target: a handler kept its (unowned) connection after the
+    /// connection closed, so a deferred response that completed after the client had gone wrote
+    /// into a freed connection (heap-use-after-free under ASan; memory corruption without it).
+    @Test func aDeferredHandlerThatAnswersAfterItsClientResetTouchesNothing() throws {
+        var waiting: [Later] = []
+        let client = try TestClient(handlerFactory: {
+            let handler = Later()
+            handler.onRequest = { handler in
+                handler.deferResponse()
+                waiting.append(handler)
+            }
+            return handler
+        })
+        try client.sendRaw(bytes("GET /slow HTTP/1.1\r\n\r\n"))
+        let handler = try #require(waiting.first)
+        #expect(handler.isConnected)
+        client.transport.reset()
+        #expect(client.server.connectionCount == 0)
+        // The connection is gone: the handler must not hold on to it.
+        #expect(handler.connection == nil)
+        #expect(!handler.isConnected)
+        let written = client.transport.written.count
+        handler.answer("too late")
+        handler.finishResponse()
+        #expect(client.transport.written.count == written)
+        #expect(handler.server === client.server, "the server is still reachable")
+    }
+}
