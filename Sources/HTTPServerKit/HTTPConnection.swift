@@ -632,6 +632,9 @@ final class HTTPConnection: TransportDelegate {
     // MARK: Time
 
     private func setDeadline(after duration: Duration, force: Bool = false) {
+        // A transport may report a close synchronously (from resumeReading(), say): a timer armed
+        // after that would outlive the connection.
+        guard state != .closed else { return }
         let now = context.clock.now
         let new = now.advanced(by: duration)
         deadline = new
