@@ -82,21 +82,37 @@ open class BaseHTTPRequestHandler {
         return server
     }
     /// `close_connection`: whether the connection closes after the current response.
-    public var closeConnection = true
+    @exclusivity(unchecked) public var closeConnection = true
     /// `rfile`: the request body.
-    public let rfile = RequestBody()
+    public var rfile: RequestBody { RequestBody(connection: connection) }
     /// `wfile`: where the response goes.
-    public let wfile = ResponseWriter()
+    public var wfile: ResponseWriter { ResponseWriter(connection: connection) }
 
-    private var cachedRequestline: String?
-    private var cachedCommand: String?
-    private var cachedPath: String?
-    private var cachedRequestVersion: String?
-    private var cachedHeaders: HTTPHeaders?
-    private var cachedVersionString: String?
+    // The request's attributes are built on demand and kept with the request (in the connection's
+    // exchange), so that an idle connection's handler holds none of them.
+    private var cachedRequestline: String? {
+        get { connection?.currentExchange?.requestline }
+        set { connection?.currentExchange?.requestline = newValue }
+    }
+    private var cachedCommand: String? {
+        get { connection?.currentExchange?.command }
+        set { connection?.currentExchange?.command = newValue }
+    }
+    private var cachedPath: String? {
+        get { connection?.currentExchange?.path }
+        set { connection?.currentExchange?.path = newValue }
+    }
+    private var cachedRequestVersion: String? {
+        get { connection?.currentExchange?.requestVersion }
+        set { connection?.currentExchange?.requestVersion = newValue }
+    }
+    private var cachedHeaders: HTTPHeaders? {
+        get { connection?.currentExchange?.headers }
+        set { connection?.currentExchange?.headers = newValue }
+    }
     /// Set while a request that failed to parse is answered: its fields are not in the parser.
-    private var isErrorRequest = false
-    var isProtocolHTTP11 = false
+    @exclusivity(unchecked) private var isErrorRequest = false
+    @exclusivity(unchecked) var isProtocolHTTP11 = false
 
     /// `requestline`: the request line without its CRLF, decoded as Latin-1.
     public var requestline: String {
@@ -160,7 +176,7 @@ open class BaseHTTPRequestHandler {
 
     /// The trailer fields of a chunked request body (empty when there were none). Python's
     /// handler never decodes chunked bodies, so it has no equivalent.
-    public internal(set) var trailers = HTTPHeaders()
+    public var trailers: HTTPHeaders { connection?.currentExchange?.trailers ?? HTTPHeaders() }
 
     /// The first value of header `name`, without building the whole `headers` collection.
     public func header(_ name: String) -> String? {
@@ -195,54 +211,58 @@ open class BaseHTTPRequestHandler {
         }
     }
 
-    var isHTTP09: Bool {
-        guard let connection, !isErrorRequest else { return false }
-        return connection.parser.head.version == .http09
-    }
+    var isHTTP09: Bool { isHTTP09Request && !isErrorRequest }
+    @exclusivity(unchecked) private var isHTTP09Request = false
+    /// The current request is HEAD (its response carries no body).
+    @exclusivity(unchecked) private(set) var isHEADRequest = false
+    @exclusivity(unchecked) private(set) var requestMethod = KnownMethod.other
+    @exclusivity(unchecked) private var isProtocolChecked = false
 
     // MARK: Lifecycle
 
-    func attach(to connection: HTTPConnection) {
+    func attach(to connection: HTTPConnection, peer: SocketAddress?) {
         self.connection = connection
         attachedServer = connection.context.server
-        wfile.connection = connection
-        rfile.connection = connection
-        if let peer = connection.peer { clientAddress = (peer.host, peer.port) }
+        if let peer { clientAddress = (peer.host, peer.port) }
     }
 
     /// The connection has closed and is about to be freed: a handler that outlives it (deferred work
     /// that completes after the client has gone) must find nothing rather than a dangling pointer.
     func detach() {
         connection = nil
-        wfile.connection = nil
-        rfile.connection = nil
     }
 
     /// `server`, for a handler that outlives its connection.
     private weak var attachedServer: HTTPServer?
 
+    /// `clientAddress` as a socket address (for `HTTPServer.handleError`).
+    var clientSocketAddress: SocketAddress? {
+        clientAddress.host.isEmpty ? nil : try? SocketAddress(ip: clientAddress.host, port: clientAddress.port)
+    }
+
     /// Called by the connection when a request head has arrived: Python's `parse_request` decisions.
-    func beginRequest() {
-        if trailers.count > 0 { trailers = HTTPHeaders() }
-        cachedRequestline = nil
-        cachedCommand = nil
-        cachedPath = nil
-        cachedRequestVersion = nil
-        cachedHeaders = nil
+    func beginRequest(method: KnownMethod) {
         isErrorRequest = false
+        requestMethod = method
+        isHEADRequest = method == .head
         guard let connection else { return }
-        let head = connection.parser.head
-        isProtocolHTTP11 = protocolVersion >= "HTTP/1.1"
+        if !isProtocolChecked {
+            // `protocolVersion` is a class-level setting: read once per connection.
+            isProtocolHTTP11 = protocolVersion >= "HTTP/1.1"
+            isProtocolChecked = true
+        }
+        let version = connection.parser.head.version
+        isHTTP09Request = version == .http09
         // Python: keep-alive only when both sides speak HTTP/1.1 ...
-        closeConnection = !(head.version >= .http11 && isProtocolHTTP11)
+        closeConnection = !(version >= .http11 && isProtocolHTTP11)
         // ... or the client asks for it. `close` wins over `keep-alive` when both are listed.
-        if head.connectionClose {
+        if connection.parser.head.connectionClose {
             closeConnection = true
-        } else if head.connectionKeepAlive && isProtocolHTTP11 {
+        } else if connection.parser.head.connectionKeepAlive && isProtocolHTTP11 {
             closeConnection = false
         }
         // HTTP/0.9 has no keep-alive; CONNECT would turn the connection into a tunnel we do not run.
-        if head.version == .http09 || head.isConnect { closeConnection = true }
+        if isHTTP09Request || connection.parser.head.isConnect { closeConnection = true }
     }
 
     /// Called when a request could not be parsed, before its error page is sent.
@@ -250,6 +270,8 @@ open class BaseHTTPRequestHandler {
         closeConnection = true
         if case .refusedAfterHead = detail { return }
         beginRequestCaches()
+        isHEADRequest = false
+        isHTTP09Request = false
         isErrorRequest = true
         closeConnection = true
         cachedRequestVersion = ""
@@ -262,6 +284,7 @@ open class BaseHTTPRequestHandler {
             let words = PythonText.splitWords(cachedRequestline ?? "")
             if error.kind != .badRequestLine && error.kind != .requestLineTooLong, let first = words.first {
                 cachedCommand = String(first)
+                isHEADRequest = first == "HEAD"
             }
         case .incomplete, .timeout:
             cachedRequestline = ""
@@ -297,12 +320,7 @@ open class BaseHTTPRequestHandler {
     /// Python's `handle_one_request()`, after parsing: calls the `doXXX()` method for the request's
     /// command. The connection has already read and parsed the request, body included.
     open func handleOneRequest() throws {
-        guard let connection else { return }
-        let head = connection.parser.head
-        let method = connection.withHeadBytes { raw -> KnownMethod in
-            KnownMethod(UnsafeRawBufferPointer(rebasing: raw[head.method]))
-        }
-        switch method {
+        switch requestMethod {
         case .get: try doGET()
         case .head: try doHEAD()
         case .post: try doPOST()
@@ -396,7 +414,7 @@ open class BaseHTTPRequestHandler {
             sendHeader("Content-Length", String(body.count))
         }
         endHeaders()
-        if command != "HEAD" && !body.isEmpty {
+        if !isHEADRequest && !body.isEmpty {
             wfile.write(body)
         }
     }
@@ -406,8 +424,16 @@ open class BaseHTTPRequestHandler {
     open func sendResponse(_ code: HTTPStatus, message: String? = nil) {
         logRequest(code)
         sendResponseOnly(code, message: message)
-        sendHeader("Server", versionString())
-        sendDateHeader()
+        guard let connection, !isHTTP09 else { return }
+        // `Server` and `Date` are the same for every response: both lines are kept ready-made
+        // (`versionString()` is asked once per server and handler class).
+        let context = connection.context
+        let owner = ObjectIdentifier(type(of: self))
+        if context.serverLine?.owner != owner {
+            context.serverLine = (owner, Array("Server: \(versionString())\r\n".utf8))
+        }
+        context.serverLine.unsafelyUnwrapped.bytes.withUnsafeBytes { connection.writeHead($0) }
+        connection.context.withDateLine { connection.writeHead($0) }
     }
 
     /// Python's `send_response_only(code, message)`: the status line alone. Nothing for HTTP/0.9.
@@ -417,17 +443,17 @@ open class BaseHTTPRequestHandler {
             connection.response.headMark = connection.markHead()
         }
         connection.response.pendingStatus = code.code
-        var version = protocolVersion
-        version.withUTF8 { connection.writeHead(UnsafeRawBufferPointer($0)) }
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8) = (32, 0, 0, 0, 32)
-        let code3 = min(max(code.code, 0), 999)
-        digits.1 = UInt8(48 + code3 / 100)
-        digits.2 = UInt8(48 + code3 / 10 % 10)
-        digits.3 = UInt8(48 + code3 % 10)
-        withUnsafeBytes(of: &digits) { connection.writeHead($0) }
-        var phrase = message ?? responses[code.code]?.phrase ?? ""
-        phrase.withUTF8 { connection.writeHead(UnsafeRawBufferPointer($0)) }
-        Self.crlf.withUnsafeBytes { connection.writeHead($0) }
+        let owner = ObjectIdentifier(type(of: self))
+        if message == nil, let cached = connection.context.statusLine, cached.code == code.code, cached.owner == owner {
+            cached.bytes.withUnsafeBytes { connection.writeHead($0) }
+            return
+        }
+        let phrase = message ?? responses[code.code]?.phrase ?? ""
+        let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
+        line.withUnsafeBytes { connection.writeHead($0) }
+        if message == nil {
+            connection.context.statusLine = (owner, code.code, line)
+        }
     }
 
     /// Python's `send_header(keyword, value)`. A name or value holding CR or LF is refused (logged
@@ -435,47 +461,63 @@ open class BaseHTTPRequestHandler {
     /// set `closeConnection`, as in Python.
     open func sendHeader(_ keyword: String, _ value: String) {
         guard let connection else { return }
-        if Self.containsLineBreak(keyword) || Self.containsLineBreak(value) || keyword.isEmpty {
-            logError("refused header \(PythonText.repr(keyword)) with a line break in its name or value")
-            return
+        var keyword = keyword
+        var value = value
+        let accepted = keyword.withUTF8 { name in
+            value.withUTF8 { text in
+                sendHeaderBytes(UnsafeRawBufferPointer(name), UnsafeRawBufferPointer(text), connection)
+            }
         }
-        noteSpecialHeader(keyword, value, connection)
-        guard !isHTTP09 else { return }
+        if !accepted {
+            logError("refused header \(PythonText.repr(keyword)) with a line break in its name or value")
+        }
+    }
+
+    @inline(__always)
+    private func sendHeaderBytes(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                 _ connection: HTTPConnection) -> Bool {
+        if name.isEmpty || Self.hasLineBreak(name) || Self.hasLineBreak(value) { return false }
+        switch name.count {
+        case 10, 14, 17: noteSpecialHeader(name, value, connection)
+        default: break
+        }
+        guard !isHTTP09 else { return true }
         if connection.response.headMark == nil {
             connection.response.headMark = connection.markHead()
         }
-        var name = keyword
-        var text = value
-        name.withUTF8 { connection.writeHead(UnsafeRawBufferPointer($0)) }
-        Self.colonSpace.withUnsafeBytes { connection.writeHead($0) }
-        text.withUTF8 { connection.writeHead(UnsafeRawBufferPointer($0)) }
-        Self.crlf.withUnsafeBytes { connection.writeHead($0) }
+        connection.writeHeaderLine(name, value)
+        return true
     }
 
-    private func noteSpecialHeader(_ keyword: String, _ value: String, _ connection: HTTPConnection) {
-        switch keyword.utf8.count {
-        case 10 where HTTPHeaders.equalsIgnoringCase(keyword, "connection"):
+    private func noteSpecialHeader(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                   _ connection: HTTPConnection) {
+        let all = 0..<name.count
+        let valueRange = 0..<value.count
+        if asciiCaseInsensitiveEquals(name, all, "connection") {
             connection.response.sentConnectionHeader = true
-            if HTTPHeaders.equalsIgnoringCase(value, "close") {
+            if asciiCaseInsensitiveEquals(value, valueRange, "close") {
                 closeConnection = true
-            } else if HTTPHeaders.equalsIgnoringCase(value, "keep-alive") {
+            } else if asciiCaseInsensitiveEquals(value, valueRange, "keep-alive") {
                 closeConnection = false
             }
-        case 14 where HTTPHeaders.equalsIgnoringCase(keyword, "content-length"):
-            connection.response.declaredLength = Int(value.trimmingASCIISpaces())
-        case 17 where HTTPHeaders.equalsIgnoringCase(keyword, "transfer-encoding"):
-            connection.response.isChunked = value.lowercasedASCII().contains("chunked")
-        default:
-            break
+        } else if asciiCaseInsensitiveEquals(name, all, "content-length") {
+            var trimmed = valueRange
+            while trimmed.lowerBound < trimmed.upperBound && (value[trimmed.lowerBound] == 32 || value[trimmed.lowerBound] == 9) {
+                trimmed = (trimmed.lowerBound + 1)..<trimmed.upperBound
+            }
+            while trimmed.upperBound > trimmed.lowerBound && (value[trimmed.upperBound - 1] == 32 || value[trimmed.upperBound - 1] == 9) {
+                trimmed = trimmed.lowerBound..<(trimmed.upperBound - 1)
+            }
+            connection.response.declaredLength = asciiDecimalValue(value, trimmed)
+        } else if asciiCaseInsensitiveEquals(name, all, "transfer-encoding") {
+            connection.response.isChunked = asciiTokenListContains(value, valueRange, "chunked")
         }
     }
 
-    private func sendDateHeader() {
-        guard let connection, !isHTTP09 else { return }
-        let date = connection.context.dateBytes()
-        Self.dateName.withUnsafeBytes { connection.writeHead($0) }
-        date.withUnsafeBytes { connection.writeHead($0) }
-        Self.crlf.withUnsafeBytes { connection.writeHead($0) }
+    @inline(__always)
+    private static func hasLineBreak(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
+        return memchr(base, 10, bytes.count) != nil || memchr(base, 13, bytes.count) != nil
     }
 
     /// Python's `end_headers()`: ends the header section and queues it.
@@ -485,34 +527,32 @@ open class BaseHTTPRequestHandler {
     /// response gets `Connection: close` here and the connection closes after it.
     open func endHeaders() {
         guard let connection, !isHTTP09 else { return }
-        var state = connection.response
-        let status = state.pendingStatus ?? 200
+        let status = connection.response.pendingStatus ?? 200
         let isInterim = status < 200
         if !isInterim {
-            let bodyless = command == "HEAD" || status == 204 || status == 304
-            state.isBodyAllowed = !bodyless
-            let framed = state.declaredLength != nil || state.isChunked || bodyless
+            let bodyless = isHEADRequest || status == 204 || status == 304
+            connection.response.isBodyAllowed = !bodyless
+            let framed = connection.response.declaredLength != nil || connection.response.isChunked || bodyless
             if !framed && !closeConnection {
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 closeConnection = true
-                state.sentConnectionHeader = true
-            } else if connection.isCloseForced && closeConnection && !state.sentConnectionHeader {
+                connection.response.sentConnectionHeader = true
+            } else if connection.isCloseForced && closeConnection && !connection.response.sentConnectionHeader {
                 // The server ends this connection (shutdown, request limit): say so.
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
-                state.sentConnectionHeader = true
+                connection.response.sentConnectionHeader = true
             }
         }
         Self.crlf.withUnsafeBytes { connection.writeHead($0) }
-        state.headMark = nil
+        connection.response.headMark = nil
         if isInterim {
-            state.pendingStatus = nil
-            state.declaredLength = nil
-            state.isChunked = false
+            connection.response.pendingStatus = nil
+            connection.response.declaredLength = nil
+            connection.response.isChunked = false
+            connection.flushOutput()
         } else {
-            state.finalStatus = status
+            connection.response.finalStatus = status
         }
-        connection.response = state
-        if isInterim { connection.flushOutput() }
     }
 
     /// Python's `flush_headers()`: queues the headers sent so far and starts writing them.
@@ -546,10 +586,7 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `version_string()`: `serverVersion + " " + sysVersion`.
     open func versionString() -> String {
-        if let cachedVersionString { return cachedVersionString }
-        let value = serverVersion + " " + sysVersion
-        cachedVersionString = value
-        return value
+        serverVersion + " " + sysVersion
     }
 
     /// Python's `date_time_string(timestamp)`: an HTTP date, now by default. (The `Date` header
@@ -560,7 +597,19 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `log_date_time_string()`: local time as `21/Nov/2026 10:00:00`.
     open func logDateTimeString() -> String {
-        var seconds = time_t(connection?.context.wallClock() ?? Int64(time(nil)))
+        let now = connection?.context.wallClock() ?? Int64(time(nil))
+        if let context = connection?.context {
+            // Formatted once a second for all connections: a log line each request is common.
+            if context.logDate.second != now {
+                context.logDate = (now, Self.formatLogDate(now))
+            }
+            return context.logDate.text
+        }
+        return Self.formatLogDate(now)
+    }
+
+    static func formatLogDate(_ epochSeconds: Int64) -> String {
+        var seconds = time_t(epochSeconds)
         var parts = tm()
         localtime_r(&seconds, &parts)
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
@@ -576,14 +625,8 @@ open class BaseHTTPRequestHandler {
 
     // MARK: Constants
 
-    private static let colonSpace: StaticString = ": "
     private static let crlf: StaticString = "\r\n"
-    private static let dateName: StaticString = "Date: "
     private static let connectionClose: StaticString = "Connection: close\r\n"
-
-    private static func containsLineBreak(_ s: String) -> Bool {
-        s.utf8.contains(13) || s.utf8.contains(10)
-    }
 }
 
 /// The methods that have a `doXXX()` of their own, recognised from the raw token.

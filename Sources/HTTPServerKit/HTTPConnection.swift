@@ -28,65 +28,119 @@ final class HTTPConnection: TransportDelegate {
         case closed
     }
 
-    private(set) var state: State = .awaitingRequest
+    @exclusivity(unchecked) private(set) var state: State = .awaitingRequest
     let transport: Transport
     let context: ConnectionContext
-    let peer: SocketAddress?
-    private(set) var parser: RequestParser
-    private(set) var handler: BaseHTTPRequestHandler?
-    private var output = OutputQueue()
+    /// The client's address, until the handler (which keeps it as `clientAddress`) is created.
+    @exclusivity(unchecked) private var peerBox: PeerBox?
+    @exclusivity(unchecked) private(set) var handler: BaseHTTPRequestHandler?
     /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
     /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
-    private var pending: [UInt8] = []
     /// The bytes `parser.head`'s ranges point into, while a request is being handled.
-    private(set) var headBytes: UnsafeRawBufferPointer?
     /// A copy of the head, made only when its body spans several reads.
-    private var savedHead: [UInt8] = []
-    private var isHeadSaved = false
-    private var headLength = 0
     /// The connection stopped reading because too much output is queued.
-    private var isPausedForOutput = false
-    private var isReadingPaused = false
-    private var peerClosedInput = false
-    /// When the current phase times out, and the timer that watches it (armed lazily: a deadline
-    /// that moves later does not touch the timer wheel).
-    private var deadline = Instant(nanoseconds: .max)
-    private var timer: Timer!
-    private var armedDeadline: Instant?
-    private(set) var requestCount = 0
+    @exclusivity(unchecked) private var isPausedForOutput = false
+    @exclusivity(unchecked) private var isReadingPaused = false
+    @exclusivity(unchecked) private var peerClosedInput = false
+    /// The context's pool, held without reference counting (the context outlives every connection).
+    private unowned(unsafe) let pool: BufferPool
+    /// This connection's place in the context's `TimeoutQueue` (managed by the queue).
+    static let noTimeout: UInt8 = .max
+    @exclusivity(unchecked) var timeoutKind: UInt8 = HTTPConnection.noTimeout
+    @exclusivity(unchecked) var timeoutDeadline: Int64 = .max
+    @exclusivity(unchecked) unowned(unsafe) var timeoutPrevious: HTTPConnection?
+    @exclusivity(unchecked) unowned(unsafe) var timeoutNext: HTTPConnection?
+    @exclusivity(unchecked) private(set) var requestCount = 0
     /// The server decided this connection ends after the current response (shutdown, request
     /// limit): the response says `Connection: close`.
-    private(set) var isCloseForced = false
+    @exclusivity(unchecked) private(set) var isCloseForced = false
     /// What happens to the current request's body.
-    private enum BodyMode {
-        /// Received whole into `rfile` before the handler runs (bounded by `maxBodySize`).
-        case buffered
-        /// Handed to the handler piece by piece as it arrives (`rfile.onData`), with backpressure.
-        case streaming
-        /// Not read: the handler refused it in `handleExpect100()`.
-        case refused
-    }
-    private var bodyMode = BodyMode.buffered
-    private let bufferedBodyLimit: Int?
-    private var isBodyComplete = false
     /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
-    private(set) var isResponseDeferred = false
+    @exclusivity(unchecked) private(set) var isResponseDeferred = false
     /// Called once when all queued output has been written (`wfile.whenDrained`).
-    private var drainWaiters: [() -> Void] = []
-    var response = ResponseState()
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
         self.context = context
-        self.peer = peer
-        // The parser does not enforce the body limit: it applies to buffered bodies only, and
-        // whether a body is buffered or streamed is the handler's choice, made after the head.
-        var limits = context.configuration.limits
-        self.bufferedBodyLimit = limits.maxBodySize
-        limits.maxBodySize = nil
-        self.parser = RequestParser(limits: limits)
-        self.timer = Timer { [unowned self] in self.timerFired() }
-        setDeadline(after: context.configuration.idleTimeout)
+        self.pool = context.pool
+        self.peerBox = peer.map(PeerBox.init)
+        context.timeouts.schedule(self, .idle)
+    }
+
+    // MARK: Per-request state
+
+    /// What the connection needs only while a request is in progress; taken from the loop's pool
+    /// when bytes arrive and given back when the connection is idle again.
+    @exclusivity(unchecked) private var exchangeStorage: Exchange?
+
+    /// Borrowed, not retained: this is read several times per request.
+    private var exchange: Exchange {
+        _read {
+            if exchangeStorage == nil { exchangeStorage = pool.takeExchange(limits: context.parserLimits) }
+            yield exchangeStorage.unsafelyUnwrapped
+        }
+    }
+
+    var parser: RequestParser {
+        _read { yield exchange.parser }
+        _modify { yield &exchange.parser }
+    }
+    private var output: OutputQueue {
+        _read { yield exchange.output }
+        _modify { yield &exchange.output }
+    }
+    private var pending: [UInt8] {
+        _read { yield exchange.pending }
+        _modify { yield &exchange.pending }
+    }
+    /// The bytes `parser.head`'s ranges point into, while a request is being handled.
+    private(set) var headBytes: UnsafeRawBufferPointer? {
+        get { exchange.headBytes }
+        set { exchange.headBytes = newValue }
+    }
+    /// A copy of the head, made only when its body spans several reads.
+    private var savedHead: [UInt8] {
+        _read { yield exchange.savedHead }
+        _modify { yield &exchange.savedHead }
+    }
+    private var isHeadSaved: Bool {
+        get { exchange.isHeadSaved }
+        set { exchange.isHeadSaved = newValue }
+    }
+    private var headLength: Int {
+        get { exchange.headLength }
+        set { exchange.headLength = newValue }
+    }
+    private var bodyMode: BodyMode {
+        get { exchange.bodyMode }
+        set { exchange.bodyMode = newValue }
+    }
+    private var isBodyComplete: Bool {
+        get { exchange.isBodyComplete }
+        set { exchange.isBodyComplete = newValue }
+    }
+    /// Called once when all queued output has been written (`wfile.whenDrained`).
+    private var drainWaiters: [() -> Void] {
+        _read { yield exchange.drainWaiters }
+        _modify { yield &exchange.drainWaiters }
+    }
+    var response: ResponseState {
+        _read { yield exchange.response }
+        _modify { yield &exchange.response }
+    }
+
+    /// The exchange in progress, if any (never creates one).
+    var currentExchange: Exchange? { exchangeStorage }
+
+    /// True while part of a request has been received and not yet handled.
+    private var isMidMessage: Bool { exchangeStorage?.parser.isMidMessage ?? false }
+
+    /// Gives the per-request state back to the pool when nothing of a request is pending.
+    private func releaseExchangeIfIdle() {
+        guard let exchange = exchangeStorage, state == .awaitingRequest, !isPausedForOutput,
+              exchange.isIdle else { return }
+        exchangeStorage = nil
+        pool.give(exchange)
     }
 
     // MARK: Transport events
@@ -103,15 +157,17 @@ final class HTTPConnection: TransportDelegate {
         if pending.isEmpty {
             let used = process(bytes)
             if used < bytes.count && acceptsInput {
-                if pending.capacity == 0 { pending = context.pool.take() }
+                if pending.capacity == 0 { pending = pool.take() }
                 pending.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[used...]))
             }
         } else {
             pending.append(contentsOf: bytes)
             processPending()
+            releaseExchangeIfIdle()
             return
         }
         flushOutput()
+        releaseExchangeIfIdle()
     }
 
     func endOfInput() {
@@ -129,7 +185,7 @@ final class HTTPConnection: TransportDelegate {
             if bodyMode == .streaming && !isBodyComplete {
                 // The streamed body will never be complete.
                 handler?.closeConnection = true
-                handler?.rfile.streamEnded(complete: false)
+                exchangeStorage?.streamEnded(complete: false)
             }
         case .dispatching, .closingAfterOutput:
             // The response in flight is still delivered (a half-close is not a reset).
@@ -139,7 +195,7 @@ final class HTTPConnection: TransportDelegate {
 
     /// No more bytes will come and every byte received has been parsed.
     private func finishInput() {
-        if state == .readingHead || state == .readingBody || parser.isMidMessage {
+        if state == .readingHead || state == .readingBody || isMidMessage {
             // RFC 9112 §8: an incomplete message is an error; answer it while we still can.
             failRequest(ParseError(.badRequestLine, status: 400), detail: .incomplete)
         } else if output.isEmpty {
@@ -153,6 +209,7 @@ final class HTTPConnection: TransportDelegate {
 
     func transportWritable() {
         flushOutput()
+        releaseExchangeIfIdle()
     }
 
     func transportFailed(_ error: SystemError) {
@@ -182,7 +239,7 @@ final class HTTPConnection: TransportDelegate {
                 break
             case .responding:
                 // Only a streamed body is read while the handler works, and only while it wants more.
-                guard bodyMode == .streaming, !isBodyComplete, handler?.rfile.isPaused == false else {
+                guard bodyMode == .streaming, !isBodyComplete, exchangeStorage?.isStreamPaused == false else {
                     // Hold further input in the socket, not in memory, until the handler is ready.
                     pauseReadingForHandler()
                     return offset
@@ -196,14 +253,18 @@ final class HTTPConnection: TransportDelegate {
                 pauseForOutput()
                 return offset
             }
+            if offset == buffer.count && state == .awaitingRequest {
+                return offset  // everything read has been handled
+            }
             let slice = UnsafeRawBufferPointer(rebasing: buffer[offset...])
             let step: ParseStep
+            exchange.isParserUsed = true
             do {
                 step = try parser.parse(slice)
             } catch {
                 if state == .responding {
                     // The streamed body turned out malformed after the handler started answering.
-                    handler?.rfile.streamEnded(complete: false)
+                    exchangeStorage?.streamEnded(complete: false)
                     handler?.closeConnection = true
                     return buffer.count
                 }
@@ -216,9 +277,9 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 if state == .awaitingRequest && parser.isMidMessage {
                     state = .readingHead
-                    setDeadline(after: context.configuration.headTimeout)
+                    context.timeouts.schedule(self, .head)
                 } else if state == .readingBody || state == .responding {
-                    setDeadline(after: context.configuration.bodyTimeout)
+                    context.timeouts.schedule(self, .body)
                 }
                 return offset
             case .head(let consumed):
@@ -235,7 +296,7 @@ final class HTTPConnection: TransportDelegate {
                 offset += consumed
                 isBodyComplete = true
                 if state == .responding {
-                    handler?.rfile.streamEnded(complete: true)
+                    exchangeStorage?.streamEnded(complete: true)
                     if !isResponseDeferred { requestFinished() }
                     continue
                 }
@@ -248,15 +309,15 @@ final class HTTPConnection: TransportDelegate {
     private func bodyReceived(_ bytes: UnsafeRawBufferPointer) {
         switch bodyMode {
         case .buffered:
-            let handler = ensureHandler()
-            if let limit = bufferedBodyLimit, handler.rfile.storage.count + bytes.count > limit {
+            ensureHandler()
+            if let limit = context.bufferedBodyLimit, exchange.body.count + bytes.count > limit {
                 failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
                 return
             }
-            if handler.rfile.storage.capacity == 0 { handler.rfile.storage = context.pool.take() }
-            handler.rfile.storage.append(contentsOf: bytes)
+            if exchange.body.capacity == 0 { exchange.body = pool.take() }
+            exchange.body.append(contentsOf: bytes)
         case .streaming:
-            handler?.rfile.deliver(bytes)
+            exchange.deliver(bytes)
         case .refused:
             break
         }
@@ -269,7 +330,7 @@ final class HTTPConnection: TransportDelegate {
             trailers.add(PythonText.latin1(UnsafeRawBufferPointer(rebasing: slice[field.name])),
                          PythonText.latin1(UnsafeRawBufferPointer(rebasing: slice[field.value])))
         }
-        ensureHandler().trailers = trailers
+        exchange.trailers = trailers
     }
 
     private func processPending() {
@@ -281,7 +342,7 @@ final class HTTPConnection: TransportDelegate {
             buffer.removeSubrange(0..<used)
             swap(&buffer, &pending)
         } else {
-            context.pool.give(&buffer)
+            pool.give(&buffer)
         }
         if peerClosedInput && acceptsInput && pending.isEmpty {
             finishInput()
@@ -294,7 +355,7 @@ final class HTTPConnection: TransportDelegate {
     private func saveHead() {
         guard let head = headBytes else { return }
         let length = headLength
-        if savedHead.capacity == 0 { savedHead = context.pool.take() }
+        if savedHead.capacity == 0 { savedHead = pool.take() }
         savedHead.removeAll(keepingCapacity: true)
         savedHead.append(contentsOf: UnsafeRawBufferPointer(rebasing: head[0..<min(length, head.count)]))
         isHeadSaved = true
@@ -314,7 +375,8 @@ final class HTTPConnection: TransportDelegate {
         bodyMode = .buffered
         isBodyComplete = false
         let handler = ensureHandler()
-        handler.beginRequest()
+        let method = withHeadBytes { KnownMethod(UnsafeRawBufferPointer(rebasing: $0[parser.head.method])) }
+        handler.beginRequest(method: method)
         if let limit = context.configuration.maxRequestsPerConnection, requestCount >= limit {
             isCloseForced = true
         }
@@ -324,9 +386,9 @@ final class HTTPConnection: TransportDelegate {
         if head.framing == .none {
             return  // the parser reports `.end` next
         }
-        setDeadline(after: context.configuration.bodyTimeout)
+        context.timeouts.schedule(self, .body)
         let streams = handler.wantsStreamingBody()
-        if !streams, let limit = bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
+        if !streams, let limit = context.bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
             failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
             return
         }
@@ -348,7 +410,6 @@ final class HTTPConnection: TransportDelegate {
         }
         if streams {
             bodyMode = .streaming
-            handler.rfile.beginStream()
             dispatch()
         }
     }
@@ -359,7 +420,8 @@ final class HTTPConnection: TransportDelegate {
     func ensureHandler() -> BaseHTTPRequestHandler {
         if let handler { return handler }
         let handler = context.makeHandler()
-        handler.attach(to: self)
+        handler.attach(to: self, peer: peerBox?.address)
+        peerBox = nil
         self.handler = handler
         handler.setup()
         handler.handle()
@@ -386,7 +448,7 @@ final class HTTPConnection: TransportDelegate {
         if bodyMode == .streaming && !isBodyComplete {
             // Answered before the body arrived: the rest of the body is not worth reading.
             handler.closeConnection = true
-            handler.rfile.streamEnded(complete: false)
+            exchangeStorage?.streamEnded(complete: false)
         }
         requestFinished()
     }
@@ -399,7 +461,7 @@ final class HTTPConnection: TransportDelegate {
         checkResponse(handler)
         if bodyMode == .streaming && !isBodyComplete {
             handler.closeConnection = true
-            handler.rfile.streamEnded(complete: false)
+            exchangeStorage?.streamEnded(complete: false)
         }
         requestFinished()
         if isReadingPaused && !isPausedForOutput { resumeReading() }
@@ -425,10 +487,10 @@ final class HTTPConnection: TransportDelegate {
     }
 
     private func handlerThrew(_ error: any Error, _ handler: BaseHTTPRequestHandler) {
-        context.handleError(error, peer)
+        context.handleError(error, handler.clientSocketAddress)
         if !response.hasFinalStatus && !response.wroteRawBytes {
             if let mark = response.headMark {
-                output.rollBack(to: mark, pool: context.pool)
+                output.rollBack(to: mark, pool: pool)
             }
             response = ResponseState()
             handler.sendError(500)
@@ -441,7 +503,7 @@ final class HTTPConnection: TransportDelegate {
     private func checkResponse(_ handler: BaseHTTPRequestHandler) {
         if let mark = response.headMark {
             // A head that was started and never ended: nothing of it has been written.
-            output.rollBack(to: mark, pool: context.pool)
+            output.rollBack(to: mark, pool: pool)
             response.headMark = nil
             handler.logError("response head not ended by endHeaders(); sending 500")
             response = ResponseState()
@@ -465,23 +527,24 @@ final class HTTPConnection: TransportDelegate {
         guard let handler else { return }
         handler.endRequest()
         response = ResponseState()
-        handler.rfile.reset(pool: context.pool)
-        if isHeadSaved { context.pool.give(&savedHead); isHeadSaved = false }
+        exchange.resetRequest(pool: pool)
+        if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
         headBytes = nil
         if handler.closeConnection {
             state = .closingAfterOutput
             cancelRequest()
         } else {
             parser.reset()
+            exchange.isParserUsed = false
             state = .awaitingRequest
-            setDeadline(after: context.configuration.idleTimeout)
+            context.timeouts.schedule(self, .idle)
         }
     }
 
     /// Forgets the request in progress (no more input will be parsed on this connection).
     private func cancelRequest() {
         headBytes = nil
-        if !pending.isEmpty { context.pool.give(&pending) }
+        if !pending.isEmpty { pool.give(&pending) }
     }
 
     enum FailureDetail {
@@ -511,10 +574,14 @@ final class HTTPConnection: TransportDelegate {
 
     // MARK: Output
 
-    var outputCount: Int { output.count }
+    var outputCount: Int { exchangeStorage?.output.count ?? 0 }
 
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
-        output.append(bytes, pool: context.pool)
+        output.append(bytes, pool: pool)
+    }
+
+    func writeHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        output.appendHeaderLine(name, value, pool: pool)
     }
 
     func markHead() -> OutputQueue.Mark { output.mark() }
@@ -523,9 +590,9 @@ final class HTTPConnection: TransportDelegate {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
         if allowed == bytes.count {
-            output.append(bytes, pool: context.pool)
+            output.append(bytes, pool: pool)
         } else {
-            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: context.pool) }
+            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: pool) }
         }
         if state == .responding { flushOutput() }
     }
@@ -533,7 +600,7 @@ final class HTTPConnection: TransportDelegate {
     func writeBody(_ bytes: UnsafeRawBufferPointer) {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
-        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: context.pool)
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: pool)
         if state == .responding { flushOutput() }
     }
 
@@ -549,23 +616,23 @@ final class HTTPConnection: TransportDelegate {
     /// were handled), when a handler flushes, and when the socket becomes writable again.
     func flushOutput() {
         guard state != .closed else { return }
-        if !output.isEmpty {
+        if let exchange = exchangeStorage, !exchange.output.isEmpty {
             let done: Bool
             do {
-                done = try output.flush(to: transport, pool: context.pool)
+                done = try output.flush(to: transport, pool: pool)
             } catch {
                 close()
                 return
             }
             if !done {
                 transport.awaitWritable()
-                setDeadline(after: context.configuration.sendTimeout)
+                context.timeouts.schedule(self, .send)
                 if output.count > context.configuration.outputHighWatermark { pauseForOutput() }
                 return
             }
         }
         // Everything is written.
-        if !drainWaiters.isEmpty {
+        if let exchange = exchangeStorage, !exchange.drainWaiters.isEmpty {
             let waiters = drainWaiters
             drainWaiters.removeAll()
             for waiter in waiters { waiter() }
@@ -582,8 +649,14 @@ final class HTTPConnection: TransportDelegate {
             }
             if state == .awaitingRequest && peerClosedInput && pending.isEmpty {
                 finishInput()
-            } else if state == .awaitingRequest {
-                setDeadline(after: context.configuration.idleTimeout)
+            } else if timeoutKind == TimeoutQueue.Kind.send.rawValue {
+                // The send timeout was watching a blocked write; the state's own timeout resumes.
+                switch state {
+                case .awaitingRequest: context.timeouts.schedule(self, isMidMessage ? .head : .idle)
+                case .readingHead: context.timeouts.schedule(self, .head)
+                case .readingBody: context.timeouts.schedule(self, .body)
+                default: break
+                }
             }
         case .dispatching, .responding, .lingering, .closed:
             break
@@ -626,61 +699,33 @@ final class HTTPConnection: TransportDelegate {
         state = .lingering
         transport.shutdownWrite()
         resumeReading()
-        setDeadline(after: context.configuration.lingerTimeout, force: true)
+        context.timeouts.schedule(self, .linger)
     }
 
     // MARK: Time
 
-    private func setDeadline(after duration: Duration, force: Bool = false) {
-        // A transport may report a close synchronously (from resumeReading(), say): a timer armed
-        // after that would outlive the connection.
-        guard state != .closed else { return }
-        let now = context.clock.now
-        let new = now.advanced(by: duration)
-        deadline = new
-        if let armed = armedDeadline, armed <= new, !force {
-            return  // fires early and re-arms itself for the later deadline
-        }
-        armedDeadline = new
-        context.clock.arm(timer, at: new)
-    }
-
-    private func timerFired() {
-        armedDeadline = nil
-        let now = context.clock.now
-        if now < deadline {
-            armedDeadline = deadline
-            context.clock.arm(timer, at: deadline)
-            return
-        }
-        if !output.isEmpty && state != .lingering {
-            // The client stopped reading what we send.
+    /// Called by the `TimeoutQueue` when this connection's deadline has passed.
+    func timedOut(_ kind: TimeoutQueue.Kind) {
+        switch kind {
+        case .send, .linger:
+            // The client stopped reading what we send, or did not close after our last response.
             close()
-            return
-        }
-        switch state {
-        case .awaitingRequest:
-            if parser.isMidMessage {
+        case .idle:
+            if state == .awaitingRequest && !isMidMessage { close() }
+        case .head, .body:
+            switch state {
+            case .awaitingRequest, .readingHead, .readingBody:
                 failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
                 flushOutput()
-            } else {
-                close()
+            case .responding:
+                // A streamed body that stopped arriving; a deferred response has no timeout of ours.
+                if bodyMode == .streaming && !isBodyComplete && exchangeStorage?.isStreamPaused == false {
+                    exchangeStorage?.streamEnded(complete: false)
+                    close()
+                }
+            case .dispatching, .closingAfterOutput, .lingering, .closed:
+                break
             }
-        case .readingHead, .readingBody:
-            failRequest(ParseError(.badRequestLine, status: 408), detail: .timeout)
-            flushOutput()
-        case .responding:
-            // A streamed body that stopped arriving; a deferred response has no timeout of ours.
-            if bodyMode == .streaming && !isBodyComplete && handler?.rfile.isPaused == false {
-                handler?.rfile.streamEnded(complete: false)
-                close()
-            }
-        case .dispatching:
-            break
-        case .closingAfterOutput, .lingering:
-            close()
-        case .closed:
-            break
         }
     }
 
@@ -690,17 +735,16 @@ final class HTTPConnection: TransportDelegate {
     func close() {
         guard state != .closed else { return }
         state = .closed
-        context.clock.disarm(timer)
-        armedDeadline = nil
-        output.discard(pool: context.pool)
-        if !pending.isEmpty || pending.capacity > 0 { context.pool.give(&pending) }
-        if savedHead.capacity > 0 { context.pool.give(&savedHead) }
-        headBytes = nil
-        drainWaiters.removeAll()
+        context.timeouts.remove(self)
+        if let exchange = exchangeStorage, exchange.bodyMode == .streaming, !exchange.isBodyComplete {
+            exchange.streamEnded(complete: false)
+        }
+        if let exchange = exchangeStorage {
+            exchangeStorage = nil
+            pool.give(exchange)  // queued output is dropped, files close
+        }
         transport.close()
         if let handler {
-            if bodyMode == .streaming && !isBodyComplete { handler.rfile.streamEnded(complete: false) }
-            handler.rfile.reset(pool: context.pool)
             handler.finish()
             handler.detach()
         }
@@ -711,7 +755,7 @@ final class HTTPConnection: TransportDelegate {
     func closeWhenIdle() {
         isCloseForced = true
         switch state {
-        case .awaitingRequest where !parser.isMidMessage && pending.isEmpty:
+        case .awaitingRequest where !isMidMessage && (exchangeStorage?.pending.isEmpty ?? true):
             // Idle: shut the write side and linger, so that a request already on its way is read
             // and dropped rather than answered with a reset.
             state = .closingAfterOutput

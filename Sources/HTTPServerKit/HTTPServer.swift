@@ -89,7 +89,7 @@ open class HTTPServer: @unchecked Sendable {
         context.server = self
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
         if let loop {
-            let flushTimer = Timer { log.flush() }
+            let flushTimer = Timer { [weak log] in log?.flush() }  // weak: the sink holds this timer (via requestFlush)
             log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
         }
         context.onConnectionClosed = { [unowned self] connection in
@@ -208,6 +208,14 @@ open class HTTPServer: @unchecked Sendable {
         connections[ObjectIdentifier(connection)] = connection
     }
 
+    /// Bytes the connection over `transport` has queued and not yet written (0 when `transport`
+    /// carries no open connection of this server). For tests of backpressure (`HTTPServerTesting`).
+    public func queuedOutputCount(over transport: Transport) -> Int {
+        guard let connection = transport.delegate as? HTTPConnection,
+              connections[ObjectIdentifier(connection)] != nil else { return 0 }
+        return connection.outputCount
+    }
+
     /// Writes buffered log lines now.
     public func flushLog() {
         context.log.flush()
@@ -257,7 +265,8 @@ open class HTTPServer: @unchecked Sendable {
     }
 
     /// Python's `handle_error(request, client_address)`: called when a handler throws. The default
-    /// prints the error to standard error between dashed lines, as Python prints the traceback.
+    /// prints the error to standard error between dashed lines, as Python prints the traceback; with
+    /// a `.custom` log destination, the lines go to it instead.
     open func handleError(_ error: any Error, clientAddress: SocketAddress?) {
         let peer = clientAddress.map { "('\($0.host)', \($0.port))" } ?? "(unknown)"
         context.log.flush()
@@ -265,6 +274,11 @@ open class HTTPServer: @unchecked Sendable {
             + "Exception occurred during processing of request from \(peer)\n"
             + "\(error)\n"
             + String(repeating: "-", count: 40) + "\n"
+        if case .custom = context.log.destination {
+            // Whoever takes the log lines (a test harness, a log shipper) takes these too.
+            for line in text.split(separator: "\n") { context.log.write(String(line)) }
+            return
+        }
         var bytes = Array(text.utf8)
         bytes.withUnsafeMutableBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
     }

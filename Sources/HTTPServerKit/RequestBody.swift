@@ -3,44 +3,60 @@
 /// The connection receives the whole body before it calls the handler (up to
 /// `ServerConfiguration.limits.maxBodySize`; beyond it the client gets 413), so reads never block:
 /// `read()` returns what is left, and an empty array at the end, as Python's `rfile.read(n)` does
-/// at end of stream.
-public final class RequestBody {
-    var storage: [UInt8] = []
-    private var position = 0
+/// at end of stream. A handler that asked for the body as a stream (`wantsStreamingBody()`) gets
+/// it through `onData` and `onEnd` instead.
+///
+/// A view of the connection's current request: it holds no bytes of its own.
+public struct RequestBody {
+    unowned(unsafe) let connection: HTTPConnection?
 
-    init() {}
+    init(connection: HTTPConnection?) {
+        self.connection = connection
+    }
+
+    private var exchange: Exchange? { connection?.currentExchange }
 
     /// Bytes not yet read.
-    public var remaining: Int { storage.count - position }
+    public var remaining: Int {
+        guard let exchange else { return 0 }
+        return exchange.body.count - exchange.bodyPosition
+    }
 
     /// The body's length in bytes.
-    public var count: Int { storage.count }
+    public var count: Int { exchange?.body.count ?? 0 }
 
     /// Reads up to `count` bytes (all that is left when nil or negative). Python's `rfile.read(n)`.
     public func read(_ count: Int? = nil) -> [UInt8] {
-        let n = count.map { $0 < 0 ? remaining : Swift.min($0, remaining) } ?? remaining
-        defer { position += n }
-        return Array(storage[position..<(position + n)])
+        guard let exchange else { return [] }
+        let left = exchange.body.count - exchange.bodyPosition
+        let n = count.map { $0 < 0 ? left : Swift.min($0, left) } ?? left
+        let start = exchange.bodyPosition
+        exchange.bodyPosition += n
+        return Array(exchange.body[start..<(start + n)])
     }
 
     /// Reads through the next LF (included), at most `limit` bytes. Python's `rfile.readline(limit)`.
     public func readline(_ limit: Int? = nil) -> [UInt8] {
-        var end = position
-        let maxEnd = limit.map { Swift.min(storage.count, position + Swift.max(0, $0)) } ?? storage.count
+        guard let exchange else { return [] }
+        let start = exchange.bodyPosition
+        var end = start
+        let maxEnd = limit.map { Swift.min(exchange.body.count, start + Swift.max(0, $0)) } ?? exchange.body.count
         while end < maxEnd {
             end += 1
-            if storage[end - 1] == UInt8(ascii: "\n") { break }
+            if exchange.body[end - 1] == UInt8(ascii: "\n") { break }
         }
-        defer { position = end }
-        return Array(storage[position..<end])
+        exchange.bodyPosition = end
+        return Array(exchange.body[start..<end])
     }
 
     /// The unread bytes, without copying them.
     public func withUnreadBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[position...])) }
+        guard let exchange else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let position = exchange.bodyPosition
+        return try exchange.body.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[position...])) }
     }
 
-    /// The whole body as UTF-8 text (invalid sequences repaired), for convenience.
+    /// The whole rest of the body as UTF-8 text (invalid sequences repaired), for convenience.
     public func readText() -> String {
         String(decoding: read(), as: UTF8.self)
     }
@@ -49,22 +65,22 @@ public final class RequestBody {
 
     /// True when the body is handed over as it arrives (the handler's `wantsStreamingBody()`
     /// returned true) instead of being received whole before the handler runs.
-    public private(set) var isStreaming = false
+    public var isStreaming: Bool { exchange?.bodyMode == .streaming }
+
     /// True once the whole streamed body has arrived (and `onEnd` was called with `true`).
-    public private(set) var isComplete = false
+    public var isComplete: Bool { exchange?.isStreamComplete ?? false }
+
     /// The handler asked for no more body for now.
-    public private(set) var isPaused = false
-    private var dataHandler: ((UnsafeRawBufferPointer) -> Void)?
-    private var endHandler: ((Bool) -> Void)?
-    unowned(unsafe) var connection: HTTPConnection?
+    public var isPaused: Bool { exchange?.isStreamPaused ?? false }
 
     /// Streaming: called with each piece of the body as it arrives (bytes valid during the call).
     /// Pieces that arrive before a handler is set are kept and delivered when it is set.
     public func onData(_ handler: @escaping (UnsafeRawBufferPointer) -> Void) {
-        dataHandler = handler
-        if !storage.isEmpty {
-            let early = storage
-            storage.removeAll(keepingCapacity: true)
+        guard let exchange else { return }
+        exchange.dataHandler = handler
+        if !exchange.body.isEmpty {
+            let early = exchange.body
+            exchange.body.removeAll(keepingCapacity: true)
             early.withUnsafeBytes { handler($0) }
         }
     }
@@ -72,59 +88,23 @@ public final class RequestBody {
     /// Streaming: called once when the body has ended — `true` when it arrived whole, `false`
     /// when the client went away or sent a malformed body first.
     public func onEnd(_ handler: @escaping (Bool) -> Void) {
-        if isStreaming && (isComplete || endReported) {
-            handler(isComplete)
+        guard let exchange else { handler(false); return }
+        if exchange.bodyMode == .streaming && exchange.isStreamEndReported {
+            handler(exchange.isStreamComplete)
         } else {
-            endHandler = handler
+            exchange.endHandler = handler
         }
     }
 
     /// Streaming backpressure: no more `onData` calls (and no more reading from the client) until
     /// `resume()`.
     public func pause() {
-        isPaused = true
+        exchange?.isStreamPaused = true
     }
 
     public func resume() {
-        guard isPaused else { return }
-        isPaused = false
+        guard let exchange, exchange.isStreamPaused else { return }
+        exchange.isStreamPaused = false
         connection?.streamResumed()
-    }
-
-    private var endReported = false
-
-    func beginStream() {
-        isStreaming = true
-        isComplete = false
-        isPaused = false
-        endReported = false
-    }
-
-    func deliver(_ bytes: UnsafeRawBufferPointer) {
-        if let dataHandler {
-            dataHandler(bytes)
-        } else {
-            storage.append(contentsOf: bytes)
-        }
-    }
-
-    func streamEnded(complete: Bool) {
-        guard isStreaming, !endReported else { return }
-        endReported = true
-        isComplete = complete
-        let handler = endHandler
-        endHandler = nil
-        handler?(complete)
-    }
-
-    func reset(pool: BufferPool) {
-        pool.give(&storage)
-        position = 0
-        isStreaming = false
-        isComplete = false
-        isPaused = false
-        endReported = false
-        dataHandler = nil
-        endHandler = nil
     }
 }

@@ -3,11 +3,14 @@ import Reactor
 /// Where the handler writes its response, as the handler's `wfile`.
 ///
 /// Writes are queued in order and drained by the reactor with backpressure; nothing blocks. Files
-/// go out with `sendfile`. Equivalent to Python's `self.wfile`.
-public final class ResponseWriter {
-    unowned(unsafe) var connection: HTTPConnection?
+/// go out with `sendfile`. Equivalent to Python's `self.wfile`. A view of the connection: it holds
+/// nothing of its own.
+public struct ResponseWriter {
+    unowned(unsafe) let connection: HTTPConnection?
 
-    init() {}
+    init(connection: HTTPConnection?) {
+        self.connection = connection
+    }
 
     /// Queues `bytes`. Arrays of 16 KiB or more are queued without copying.
     public func write(_ bytes: [UInt8]) {

@@ -148,7 +148,7 @@ struct ConformanceCase: Sendable, CustomTestStringConvertible {
     /// Feeds a case whole, byte by byte, or split at `split`; returns the responses and whether the
     /// server closed.
     static func run(_ c: ConformanceCase, split: Int?) throws -> ([TestResponse], Bool) {
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         if let split {
             client.transport.send(Array(c.raw[..<split]))
             client.transport.send(Array(c.raw[split...]))

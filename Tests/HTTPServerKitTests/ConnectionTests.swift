@@ -6,7 +6,7 @@ import Testing
 
 @Suite struct ConnectionTests {
     @Test func pipelinedRequestsAreAnsweredInOrderInOneWrite() throws {
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         let request = (1...5).map { "GET /\($0) HTTP/1.1\r\nHost: x\r\n\r\n" }.joined()
         let responses = try client.sendRaw(bytes(request))
         #expect(responses.count == 5)
@@ -23,14 +23,14 @@ import Testing
         let whole = try TestClient(handler: EchoHandler.self).sendRaw(request)
         #expect(whole.count == 1)
         for split in 1..<request.count {
-            let client = try TestClient(handler: EchoHandler.self)
+            let client = TestClient(handler: EchoHandler.self)
             var responses = try client.sendRaw(Array(request[..<split]))
             #expect(responses.isEmpty)
             responses = try client.sendRaw(Array(request[split...]))
             #expect(responses.count == 1, "split at \(split)")
             #expect(responses.first?.body == whole.first?.body, "split at \(split)")
         }
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         var all: [TestResponse] = []
         for byte in request { all += try client.sendRaw([byte]) }
         #expect(all.count == 1)
@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func postBodyByContentLengthAndChunked() throws {
-        let client = try TestClient(handler: BodyReader.self)
+        let client = TestClient(handler: BodyReader.self)
         let a = try client.send("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
         #expect(a.bodyText == "got 5 bytes: hello")
         let b = try client.send("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
@@ -61,7 +61,7 @@ import Testing
 
     @Test func getWithBodyIsConsumedNotParsedAsNextRequest() throws {
         // CPython's static handler never reads a body, so the body becomes the next "request".
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         let body = "GET /smuggled HTTP/1.1\r\n\r\n"
         let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)GET /next HTTP/1.1\r\n\r\n"))
         #expect(responses.count == 2)
@@ -72,7 +72,7 @@ import Testing
     // MARK: 100-continue
 
     @Test func expectContinueSendsInterimResponseBeforeReadingTheBody() throws {
-        let client = try TestClient(handler: BodyReader.self)
+        let client = TestClient(handler: BodyReader.self)
         var responses = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"))
         #expect(responses.isEmpty)
         let interim = client.transport.written
@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func refusedExpectationSkipsTheBodyAndCloses() throws {
-        let client = try TestClient(handler: RefusesBodies.self)
+        let client = TestClient(handler: RefusesBodies.self)
         let responses = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 26\r\nExpect: 100-continue\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n"))
         #expect(responses.count == 1)
         #expect(responses[0].status == 417)
@@ -115,7 +115,7 @@ import Testing
                 endHeaders()
             }
         }
-        let client = try TestClient(handler: Body10.self)
+        let client = TestClient(handler: Body10.self)
         _ = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"))
         #expect(client.transport.written.isEmpty)
         let responses = try client.sendRaw(bytes("ok"))
@@ -143,7 +143,7 @@ import Testing
     }
 
     @Test func handlerThatThrowsBeforeSendingGets500() throws {
-        let client = try TestClient(handler: Thrower.self)
+        let client = TestClient(handler: Thrower.self)
         let response = try client.send("GET / HTTP/1.1\r\n\r\n")
         #expect(response.status == 500)
         #expect(response.headers["Connection"] == "close")
@@ -151,14 +151,14 @@ import Testing
     }
 
     @Test func handlerThatThrowsMidHeadGets500WithoutTheHalfHead() throws {
-        let client = try TestClient(handler: Thrower.self)
+        let client = TestClient(handler: Thrower.self)
         let response = try client.send("GET /half HTTP/1.1\r\n\r\n")
         #expect(response.status == 500)
         #expect(response.headers["X-Half"] == nil)
     }
 
     @Test func handlerThatThrowsAfterSendingClosesTheConnection() throws {
-        let client = try TestClient(handler: Thrower.self)
+        let client = TestClient(handler: Thrower.self)
         client.transport.send("GET /late HTTP/1.1\r\n\r\n")
         let text = String(decoding: client.transport.written, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
@@ -177,7 +177,7 @@ import Testing
     }
 
     @Test func bodyLongerThanContentLengthIsCutAndTheConnectionCloses() throws {
-        let client = try TestClient(handler: Overwrites.self)
+        let client = TestClient(handler: Overwrites.self)
         let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n"))
         #expect(responses.count == 1)
         #expect(responses[0].bodyText == "abc")
@@ -191,7 +191,7 @@ import Testing
     }
 
     @Test func handlerThatSendsNothingDoesNotLeaveTheClientHanging() throws {
-        let client = try TestClient(handler: Silent.self)
+        let client = TestClient(handler: Silent.self)
         client.transport.send("GET / HTTP/1.1\r\n\r\n")
         #expect(client.isClosedByServer)
         #expect(client.log.lines.contains { $0.contains("sent no response") })
@@ -208,7 +208,7 @@ import Testing
     }
 
     @Test func headerWithLineBreakIsRefused() throws {
-        let client = try TestClient(handler: Splitter.self)
+        let client = TestClient(handler: Splitter.self)
         let response = try client.send("GET / HTTP/1.1\r\n\r\n")
         #expect(response.status == 200)
         #expect(response.headers["Set-Cookie"] == nil)
@@ -226,7 +226,7 @@ import Testing
                 wfile.write("hello")
             }
         }
-        let client = try TestClient(handler: HeadWriter.self)
+        let client = TestClient(handler: HeadWriter.self)
         let responses = try client.sendRaw(bytes("HEAD / HTTP/1.1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n"))
         #expect(responses.count == 2)
         #expect(responses.allSatisfy { $0.body.isEmpty && $0.headers["Content-Length"] == "5" })
@@ -236,14 +236,14 @@ import Testing
     // MARK: Methods
 
     @Test func unsupportedMethodGets501AsInPython() throws {
-        let client = try TestClient(handler: HelloHandler.self)
+        let client = TestClient(handler: HelloHandler.self)
         let response = try client.send("SPAM / HTTP/1.1\r\n\r\n")
         #expect(response.status == 501)
         #expect(response.bodyText.contains("Message: Unsupported method ('SPAM')."))
     }
 
     @Test func doMethodServesAnyToken() throws {
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         let response = try client.send("BREW /pot HTTP/1.1\r\n\r\n")
         #expect(response.status == 200)
         #expect(response.bodyText.contains("\"method\":\"BREW\""))
@@ -252,7 +252,7 @@ import Testing
     // MARK: HTTP/0.9
 
     @Test func http09GetsTheBodyAlone() throws {
-        let client = try TestClient(handler: Hello10Handler.self)
+        let client = TestClient(handler: Hello10Handler.self)
         client.transport.send("GET /\r\n")
         #expect(String(decoding: client.transport.written, as: UTF8.self) == "Hello, World!")
         #expect(client.isClosedByServer)
@@ -261,7 +261,7 @@ import Testing
     // MARK: Logging
 
     @Test func accessLogLineInPythonFormat() throws {
-        let client = try TestClient(handler: HelloHandler.self)
+        let client = TestClient(handler: HelloHandler.self)
         _ = try client.send("GET /x?y=1 HTTP/1.1\r\n\r\n")
         #expect(client.log.lines.count == 1)
         let line = client.log.lines[0]
@@ -270,7 +270,7 @@ import Testing
     }
 
     @Test func controlCharactersInLoggedRequestLineAreEscaped() throws {
-        let client = try TestClient(handler: HelloHandler.self)
+        let client = TestClient(handler: HelloHandler.self)
         _ = try client.sendRaw(bytes("GET /\u{1b}[31m HTTP/1.1\r\n\r\n"))
         #expect(client.log.lines.allSatisfy { !$0.contains("\u{1b}") })
     }

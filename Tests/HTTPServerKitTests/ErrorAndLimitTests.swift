@@ -33,7 +33,7 @@ import Testing
 
     @Test(arguments: cases)
     func badRequestsGetTheRightStatusAndAClosedConnection(_ c: Case) throws {
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         let responses = try client.sendRaw(bytes(c.request + "GET /after HTTP/1.1\r\n\r\n"))
         #expect(responses.count == 1)
         let response = try #require(responses.first)
@@ -54,18 +54,18 @@ import Testing
         configuration.limits.maxHeaderCount = 2
         configuration.limits.maxRequestLineLength = 32
         configuration.limits.maxBodySize = 4
-        let tooMany = try TestClient(handler: EchoHandler.self, configuration: configuration)
+        let tooMany = TestClient(handler: EchoHandler.self, configuration: configuration)
         #expect(try tooMany.send("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n").status == 431)
-        let tooLong = try TestClient(handler: EchoHandler.self, configuration: configuration)
+        let tooLong = TestClient(handler: EchoHandler.self, configuration: configuration)
         #expect(try tooLong.send("GET /" + String(repeating: "x", count: 40) + " HTTP/1.1\r\n\r\n").status == 414)
-        let tooBig = try TestClient(handler: EchoHandler.self, configuration: configuration)
+        let tooBig = TestClient(handler: EchoHandler.self, configuration: configuration)
         #expect(try tooBig.send("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n").status == 413)
-        let fits = try TestClient(handler: EchoHandler.self, configuration: configuration)
+        let fits = TestClient(handler: EchoHandler.self, configuration: configuration)
         #expect(try fits.send("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd").status == 200)
     }
 
     @Test func headRequestErrorHasNoBody() throws {
-        let client = try TestClient(handler: HelloHandler.self)
+        let client = TestClient(handler: HelloHandler.self)
         let response = try client.send("HEAD /missing HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
         #expect(response.status == 501)
         #expect(response.body.isEmpty)
@@ -79,7 +79,7 @@ import Testing
             }
         }
         for code in [204, 205, 304] {
-            let client = try TestClient(handler: NoBody.self)
+            let client = TestClient(handler: NoBody.self)
             client.transport.send("GET /\(code) HTTP/1.0\r\n\r\n")
             let text = String(decoding: client.transport.written, as: UTF8.self)
             #expect(text.hasPrefix("HTTP/1.0 \(code) "))
@@ -89,7 +89,7 @@ import Testing
     }
 
     @Test func incompleteRequestAtEndOfInputGets400() throws {
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         _ = try client.sendRaw(bytes("GET / HTTP/1.1\r\nHost: x\r\n"))
         let responses = try client.sendEndOfInput()
         #expect(responses.first?.status == 400)
@@ -97,7 +97,7 @@ import Testing
     }
 
     @Test func halfCloseAfterACompleteRequestStillGetsTheResponse() throws {
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         client.transport.send("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
         client.transport.sendEndOfInput()
         let responses = try client.collect()
@@ -106,7 +106,7 @@ import Testing
     }
 
     @Test func resetClosesWithoutCrash() throws {
-        let client = try TestClient(handler: EchoHandler.self)
+        let client = TestClient(handler: EchoHandler.self)
         _ = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"))
         client.transport.reset()
         #expect(client.transport.isClosed)
@@ -118,7 +118,7 @@ import Testing
     @Test func idleKeepAliveConnectionClosesQuietly() throws {
         var configuration = ServerConfiguration()
         configuration.idleTimeout = .seconds(5)
-        let client = try TestClient(handler: HelloHandler.self, configuration: configuration)
+        let client = TestClient(handler: HelloHandler.self, configuration: configuration)
         _ = try client.send("GET / HTTP/1.1\r\n\r\n")
         client.clock.advance(by: .seconds(4))
         #expect(!client.transport.isClosed)
@@ -130,7 +130,7 @@ import Testing
     @Test func slowHeadGets408AtTheHeadTimeoutEvenWhileTrickling() throws {
         var configuration = ServerConfiguration()
         configuration.headTimeout = .seconds(10)
-        let client = try TestClient(handler: HelloHandler.self, configuration: configuration)
+        let client = TestClient(handler: HelloHandler.self, configuration: configuration)
         // One byte a second: each byte does not extend the head's deadline.
         for byte in bytes("GET / HTTP/1.1\r\nX-Slow: ") {
             _ = try client.sendRaw([byte])
@@ -145,7 +145,7 @@ import Testing
     @Test func slowBodyGets408() throws {
         var configuration = ServerConfiguration()
         configuration.bodyTimeout = .seconds(3)
-        let client = try TestClient(handler: EchoHandler.self, configuration: configuration)
+        let client = TestClient(handler: EchoHandler.self, configuration: configuration)
         _ = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"))
         client.clock.advance(by: .seconds(2))
         _ = try client.sendRaw(bytes("de"))
@@ -159,7 +159,7 @@ import Testing
     @Test func clientThatStopsReadingIsDroppedAfterTheSendTimeout() throws {
         var configuration = ServerConfiguration()
         configuration.sendTimeout = .seconds(7)
-        let client = try TestClient(handler: HelloHandler.self, configuration: configuration)
+        let client = TestClient(handler: HelloHandler.self, configuration: configuration)
         client.transport.stopReading(after: 10)
         client.transport.send("GET / HTTP/1.1\r\n\r\n")
         #expect(client.transport.isAwaitingWritable)
@@ -168,7 +168,7 @@ import Testing
     }
 
     @Test func lingeringCloseEndsAtEndOfInputOrTimeout() throws {
-        let client = try TestClient(handler: Hello10Handler.self)
+        let client = TestClient(handler: Hello10Handler.self)
         _ = try client.send("GET / HTTP/1.0\r\n\r\n")
         #expect(client.transport.isWriteShutdown)
         #expect(!client.transport.isClosed)
@@ -193,7 +193,7 @@ import Testing
     @Test func pipelinedRequestsWaitWhileTheClientDoesNotRead() throws {
         var configuration = ServerConfiguration()
         configuration.outputHighWatermark = 150_000
-        let client = try TestClient(handler: Big.self, configuration: configuration)
+        let client = TestClient(handler: Big.self, configuration: configuration)
         client.transport.stopReading(after: 0)
         let requests = String(repeating: "GET / HTTP/1.1\r\n\r\n", count: 10)
         client.transport.send(requests)

@@ -34,7 +34,7 @@ import Testing
 
     @Test(arguments: matrix)
     func keepAliveMatrix(_ c: Case) throws {
-        let client = try TestClient(handler: c.protocol11 ? HelloHandler.self : Hello10Handler.self)
+        let client = TestClient(handler: c.protocol11 ? HelloHandler.self : Hello10Handler.self)
         var request = "GET / \(c.requestVersion)\r\nHost: x\r\n"
         if let connection = c.connection { request += "Connection: \(connection)\r\n" }
         request += "\r\n"
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func oneHandlerInstancePerConnection() throws {
-        let client = try TestClient(handler: CountingHandler.self)
+        let client = TestClient(handler: CountingHandler.self)
         for i in 1...3 {
             let response = try client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(response.bodyText == "request \(i) on this handler")
@@ -82,7 +82,7 @@ import Testing
     }
 
     @Test func sendingConnectionCloseClosesAfterTheResponse() throws {
-        let client = try TestClient(handler: CloseHeaderHandler.self)
+        let client = TestClient(handler: CloseHeaderHandler.self)
         let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\n\r\nGET /second HTTP/1.1\r\n\r\n"))
         #expect(responses.count == 1)
         #expect(client.isClosedByServer)
@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test func closeConnectionSetByHandlerIsHonoured() throws {
-        let client = try TestClient(handler: SetsCloseConnection.self)
+        let client = TestClient(handler: SetsCloseConnection.self)
         let response = try client.send("GET / HTTP/1.1\r\n\r\n")
         #expect(response.status == 204)
         #expect(client.isClosedByServer)
@@ -115,7 +115,7 @@ import Testing
     }
 
     @Test func unframedKeepAliveResponseClosesInsteadOfHanging() throws {
-        let client = try TestClient(handler: Unframed.self)
+        let client = TestClient(handler: Unframed.self)
         client.transport.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         let responses = try client.collect()
         #expect(responses.count == 1)
@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func http10RequestGetsHTTP10BehaviourAndCloses() throws {
-        let client = try TestClient(handler: Hello10Handler.self)
+        let client = TestClient(handler: Hello10Handler.self)
         let response = try client.send("GET / HTTP/1.0\r\n\r\n")
         #expect(response.version == "HTTP/1.0")
         #expect(response.headers["Server"]?.hasPrefix("BaseHTTP/0.6 Swift/") == true)

@@ -89,8 +89,9 @@ import Testing
         server.shutdown()
         server.serverClose()
         #expect(server.connectionCount == 0)
-        // Other suites may hold a few descriptors meanwhile; a leak per connection would show as 1000.
-        #expect(Self.openDescriptorCount() <= before + 20, "descriptors leaked")
+        // Suites running in parallel open descriptors of their own meanwhile; a leak per connection
+        // would show as 1000 or more.
+        #expect(Self.openDescriptorCount() <= before + 200, "descriptors leaked")
     }
 
     @Test func shutdownFromAnotherThreadEndsServeForeverPromptly() throws {

@@ -61,7 +61,7 @@ import Testing
 
         for request in Self.requests {
             let expected = try Self.pythonResponse(port: port, request: request)
-            let client = try TestClient(handler: ErrorHandler.self)
+            let client = TestClient(handler: ErrorHandler.self)
             client.transport.send(request + "\r\nHost: x\r\n\r\n")
             let ours = client.transport.written
             #expect(Self.strip(ours) == Self.strip(expected), "\(request)")

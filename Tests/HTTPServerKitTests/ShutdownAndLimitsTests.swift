@@ -9,7 +9,7 @@ import Testing
     @Test func lastRequestOfAConnectionSaysConnectionClose() throws {
         var configuration = ServerConfiguration()
         configuration.maxRequestsPerConnection = 2
-        let client = try TestClient(handler: HelloHandler.self, configuration: configuration)
+        let client = TestClient(handler: HelloHandler.self, configuration: configuration)
         let responses = try client.sendRaw(bytes(String(repeating: "GET / HTTP/1.1\r\n\r\n", count: 3)))
         #expect(responses.count == 2)
         #expect(responses[0].headers["Connection"] == nil)

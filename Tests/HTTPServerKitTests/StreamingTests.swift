@@ -29,7 +29,7 @@ import Testing
 
     @Test func deferredResponseHoldsPipelinedRequestsInOrder() throws {
         Deferring.waiting.removeAll()
-        let client = try TestClient(handler: Deferring.self)
+        let client = TestClient(handler: Deferring.self)
         let responses = try client.sendRaw(bytes("GET /later HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n"))
         #expect(responses.isEmpty)
         #expect(client.transport.isReadingPaused, "no more input is read while the handler works")
@@ -80,7 +80,7 @@ import Testing
     @Test func streamedBodyArrivesPieceByPieceWithBackpressureAndNoSizeLimit() throws {
         var configuration = ServerConfiguration()
         configuration.limits.maxBodySize = 10  // a buffered body this large would be refused
-        let client = try TestClient(handler: Uploader.self, configuration: configuration)
+        let client = TestClient(handler: Uploader.self, configuration: configuration)
         let body = [UInt8](repeating: 65, count: 3000)
         _ = try client.sendRaw(bytes("POST /stream HTTP/1.1\r\nContent-Length: 3000\r\n\r\n") + Array(body[0..<1000]))
         let handler = try #require(Uploader.current)
@@ -104,7 +104,7 @@ import Testing
     @Test func bufferedBodyStillHonoursTheLimit() throws {
         var configuration = ServerConfiguration()
         configuration.limits.maxBodySize = 10
-        let client = try TestClient(handler: Uploader.self, configuration: configuration)
+        let client = TestClient(handler: Uploader.self, configuration: configuration)
         let response = try client.send("POST /buffered HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world")
         #expect(response.status == 413)
     }
@@ -120,7 +120,7 @@ import Testing
             }
             override func finish() { Watcher.finished = true }
         }
-        let client = try TestClient(handler: Watcher.self)
+        let client = TestClient(handler: Watcher.self)
         _ = try client.sendRaw(bytes("PUT /x HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial"))
         client.transport.reset()
         #expect(Watcher.ended == false)
@@ -152,7 +152,7 @@ import Testing
 
     @Test func largeGeneratedResponseToASlowClientHoldsBoundedMemory() throws {
         Producer.maxBuffered = 0
-        let client = try TestClient(handler: Producer.self)
+        let client = TestClient(handler: Producer.self)
         client.transport.stopReading(after: 1000)
         client.transport.send("GET / HTTP/1.1\r\n\r\n")
         var total = 0

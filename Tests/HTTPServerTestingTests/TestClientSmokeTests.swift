@@ -12,7 +12,7 @@ final class SmokeHello: BaseHTTPRequestHandler {
 }
 
 @Test func testClientServesAHandlerInThreeLines() throws {
-    let client = try TestClient(handler: SmokeHello.self)
+    let client = TestClient(handler: SmokeHello.self)
     let response = try client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
     #expect(response.status == 200)
     #expect(response.bodyText == "hi")

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Glibc
+
+/// `http-server`: serve a folder over HTTP, like `python -m http.server`.
+struct HTTPServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "http-server",
+        abstract: "Serve a directory over HTTP, like `python3 -m http.server`.",
+        discussion: """
+            Files are served with their content type, Content-Length and Last-Modified; directories \
+            without an index.html or index.htm get a listing. Range requests, ETag/If-None-Match and \
+            If-Modified-Since are supported. Access log lines go to standard error.
+
+            Examples:
+              http-server                # port 8000, all interfaces, this folder
+              http-server 8080 -b 127.0.0.1 -d ./public
+              http-server --header 'Cache-Control: no-store' --content-type text/plain
+            """)
+
+    @Argument(help: ArgumentHelp("Bind to this port (0 picks a free port).", valueName: "port"))
+    var port: String = "8000"
+
+    @Flag(name: .customLong("cgi"), help: "Run as CGI server (not available yet: exits with an error).")
+    var cgi = false
+
+    @Option(name: [.short, .customLong("bind")],
+            help: ArgumentHelp("Bind to this address (default: all interfaces, IPv6 and IPv4).", valueName: "ADDRESS"))
+    var bind: String?
+
+    @Option(name: [.short, .customLong("directory")],
+            help: ArgumentHelp("Serve this directory (default: current directory).", valueName: "DIRECTORY"))
+    var directory: String?
+
+    @Option(name: [.short, .customLong("protocol")],
+            help: ArgumentHelp("Conform to this HTTP version: HTTP/1.0 or HTTP/1.1.", valueName: "VERSION"))
+    var protocolVersion: String = "HTTP/1.0"
+
+    @Option(name: .customLong("content-type"),
+            help: ArgumentHelp("Content type for files of unknown type (default: application/octet-stream).", valueName: "TYPE"))
+    var contentType: String?
+
+    @Option(name: .customLong("header"),
+            help: ArgumentHelp("Add this header to every response, as 'Name: value' (repeatable).", valueName: "HEADER"))
+    var headers: [String] = []
+
+    /// The port as a number, once validated.
+    var portNumber: Int { Int(port) ?? 8000 }
+
+    mutating func validate() throws {
+        guard let number = Int(port), (0...65535).contains(number) else {
+            throw ValidationError("invalid port '\(port)': expected a number from 0 to 65535")
+        }
+        guard ["HTTP/1.0", "HTTP/1.1"].contains(protocolVersion) else {
+            throw ValidationError("unsupported protocol version '\(protocolVersion)': use HTTP/1.0 or HTTP/1.1")
+        }
+        for header in headers where Self.parseHeader(header) == nil {
+            throw ValidationError("invalid header '\(header)': expected 'Name: value'")
+        }
+        if let contentType, contentType.isEmpty || contentType.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            throw ValidationError("invalid content type '\(contentType)'")
+        }
+    }
+
+    /// `Name: value` → (name, value); nil unless the name is an RFC 9110 token and the value has no
+    /// control characters other than tab.
+    static func parseHeader(_ text: String) -> (name: String, value: String)? {
+        guard let colon = text.firstIndex(of: ":") else { return nil }
+        let name = text[..<colon]
+        let tokenPunctuation = Set("!#$%&'*+-.^_`|~".unicodeScalars)
+        guard !name.isEmpty, name.unicodeScalars.allSatisfy({
+            ($0.properties.isASCIIHexDigit || ("a"..."z").contains($0) || ("A"..."Z").contains($0)
+                || ("0"..."9").contains($0) || tokenPunctuation.contains($0))
+        }) else { return nil }
+        let value = text[text.index(after: colon)...].drop { $0 == " " || $0 == "\t" }
+        guard !value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) else { return nil }
+        var trimmed = Substring(value)
+        while let last = trimmed.last, last == " " || last == "\t" { trimmed = trimmed.dropLast() }
+        return (String(name), String(trimmed))
+    }
+
+    func run() throws {
+        if cgi {
+            throw CommandLineFailure("--cgi is not available yet: the CGI handler has not been written")
+        }
+        let root = try Self.resolveDirectory(directory)
+        try serve(directory: root)
+    }
+
+    /// The served directory as an absolute path; it must exist and be a directory.
+    static func resolveDirectory(_ given: String?) throws -> String {
+        var cwd = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&cwd, cwd.count) != nil else {
+            throw CommandLineFailure("cannot determine the current directory: \(String(cString: strerror(errno)))")
+        }
+        let current = String(decoding: cwd.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let given else { return current }
+        let path = given.hasPrefix("/") ? given : current + "/" + given
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            throw CommandLineFailure("cannot serve directory '\(given)': \(String(cString: strerror(errno)))")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw CommandLineFailure("cannot serve directory '\(given)': Not a directory")
+        }
+        return path
+    }
+}
+
+/// A failure to start: printed as one line, exit status 1.
+struct CommandLineFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,87 @@
+import Glibc
+import HTTPServerKit
+import Reactor
+
+extension HTTPServerCommand {
+    /// Binds, prints Python's banner and serves until SIGINT or SIGTERM.
+    func serve(directory: String) throws {
+        var configuration = SimpleHTTPRequestHandler.Configuration(directory: directory)
+        configuration.protocolVersion = protocolVersion
+        configuration.extraHeaders = headers.compactMap(Self.parseHeader)
+        if let contentType { configuration.defaultContentType = contentType }
+        let port = portNumber
+
+        // Python's `_get_best_family(bind, port)`: the first getaddrinfo answer decides the address.
+        let best: SocketAddress
+        do {
+            guard let first = try SocketAddress.resolve(host: bind ?? "", port: port, passive: true).first else {
+                throw CommandLineFailure("cannot resolve '\(bind ?? "")': no address")
+            }
+            best = first
+        } catch let error as SystemError {
+            throw CommandLineFailure("cannot resolve '\(bind ?? "")': \(error.detail ?? SystemError.message(for: error.errno))")
+        }
+
+        let factory: () -> BaseHTTPRequestHandler = { SimpleHTTPRequestHandler(configuration: configuration) }
+        let server: HTTPServer
+        if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, factory) {
+            // All interfaces, IPv6 and IPv4 on one socket (Python's DualStackServer, which only gets
+            // dual-stack when getaddrinfo happens to list IPv6 first).
+            server = dualStack
+        } else {
+            do {
+                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, factory)
+            } catch {
+                throw CommandLineFailure("cannot listen on \(best.host) port \(port): \(Self.reason(error))")
+            }
+        }
+
+        guard let loop = server.loop else { throw CommandLineFailure("the server has no event loop") }
+        try loop.onSignal(SIGINT) {
+            Self.writeOut("\nKeyboard interrupt received, exiting.\n")
+            server.serverClose()
+            Glibc.exit(0)
+        }
+        // SIGTERM: stop accepting, answer the requests already received, close idle connections,
+        // then return from serveForever() (HTTPServer.shutdown(), with its grace period).
+        try loop.onSignal(SIGTERM) { server.shutdown() }
+        // Python prints the bound socket's name: for no -b, the address getaddrinfo listed first.
+        let host = bind == nil ? best.host : server.serverAddress.host
+        let urlHost = host.contains(":") ? "[\(host)]" : host
+        let banner = "Serving HTTP on \(host) port \(server.serverPort) (http://\(urlHost):\(server.serverPort)/) ...\n"
+        Self.writeOut(banner)   // after the signal handlers: a banner means ready
+
+        do {
+            try server.serveForever()
+        } catch {
+            throw CommandLineFailure("server stopped: \(Self.reason(error))")
+        }
+        server.serverClose()
+    }
+
+    static func bound(_ address: (String, Int), ipv6Only: Bool?,
+                      _ factory: @escaping () -> BaseHTTPRequestHandler) throws -> HTTPServer {
+        let server = try HTTPServer(address, bindAndActivate: false, handlerFactory: factory)
+        server.ipv6Only = ipv6Only
+        do {
+            try server.serverBind()
+            try server.serverActivate()
+        } catch {
+            server.serverClose()
+            throw error
+        }
+        return server
+    }
+
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? SystemError { return error.detail ?? SystemError.message(for: error.errno) }
+        return "\(error)"
+    }
+
+    /// Standard output, unbuffered (the banner must show before the first log line).
+    static func writeOut(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+    }
+}
+

@@ -1,0 +1,90 @@
+import HTTPServerKit
+import HTTPServerTesting
+import Testing
+
+/// Timeouts by virtual time, and the log.
+@Suite struct TimeTests {
+    static var configuration: ServerConfiguration {
+        var configuration = ServerConfiguration()
+        configuration.headTimeout = .seconds(10)
+        configuration.bodyTimeout = .seconds(5)
+        configuration.idleTimeout = .seconds(30)
+        return configuration
+    }
+
+    @Test func headTimeoutAnswers408() throws {
+        let client = TestClient(handler: Greeter.self, configuration: Self.configuration)
+        _ = try client.sendRaw("GET / HTTP/1.1\r\nHost: x\r\n")
+        #expect(try client.advanceTime(by: .seconds(9)).isEmpty)
+        let responses = try client.advanceTime(by: .seconds(2))
+        #expect(responses.map(\.status) == [408])
+        #expect(client.isClosedByServer)
+    }
+
+    @Test func bodyTimeoutRestartsWithEachRead() throws {
+        let client = TestClient(handler: Greeter.self, configuration: Self.configuration)
+        _ = try client.sendRaw("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        try client.advanceTime(by: .seconds(4))
+        _ = try client.sendRaw("def")
+        #expect(try client.advanceTime(by: .seconds(4)).isEmpty)
+        #expect(try client.advanceTime(by: .seconds(2)).map(\.status) == [408])
+    }
+
+    @Test func idleKeepAliveConnectionClosesQuietly() throws {
+        let client = TestClient(handler: Greeter.self, configuration: Self.configuration)
+        _ = try client.send(.get("/"))
+        try client.advanceTime(by: .seconds(29))
+        #expect(!client.isClosedByServer)
+        #expect(try client.advanceTime(by: .seconds(1)).isEmpty, "no 408 for an idle connection")
+        #expect(try client.serverState().isClosed)
+    }
+
+    @Test func theClockShowsItsTimers() throws {
+        let client = TestClient(handler: Greeter.self, configuration: Self.configuration)
+        #expect(client.clock.timeToNextDeadline == .seconds(30), "the idle timeout of a new connection")
+        _ = try client.sendRaw("GET")
+        #expect(client.clock.timeToNextDeadline == .seconds(10), "now the head timeout")
+        #expect(client.clock.advanceToNextDeadline())
+        #expect(try client.collect().map(\.status) == [408])
+    }
+
+    @Test func dateHeadersFollowTheVirtualClock() throws {
+        let client = TestClient(handler: Greeter.self, configuration: Self.configuration, wallClock: 784_111_777)
+        #expect(try client.send(.get("/")).headers["Date"] == "Sun, 06 Nov 1994 08:49:37 GMT")
+        try client.advanceTime(by: .seconds(3))
+        #expect(try client.send(.get("/")).headers["Date"] == "Sun, 06 Nov 1994 08:49:40 GMT")
+    }
+}
+
+@Suite struct LogTests {
+    @Test func accessLogAndHandlerLinesAreCaptured() throws {
+        let client = TestClient(handler: Greeter.self)
+        _ = try client.send(.get("/log"))
+        let lines = client.log.take()
+        #expect(lines.count == 2)
+        #expect(lines[0].hasPrefix("127.0.0.1 - - ["))
+        #expect(lines[0].hasSuffix("] a line of my own"))
+        #expect(lines[1].hasSuffix("] \"GET /log HTTP/1.1\" 200 -"))
+        #expect(client.log.lines.isEmpty)
+    }
+
+    @Test func aHandlerThatThrowsIsReportedInTheLog() throws {
+        let client = TestClient(handler: Greeter.self)
+        let response = try client.send(.get("/throw"))
+        #expect(response.status == 500)
+        #expect(client.log.contains("Exception occurred during processing of request from ('127.0.0.1', 40000)"))
+        #expect(client.log.contains("Failure()"))
+        #expect(client.log.contains("\"GET /throw HTTP/1.1\" 500 -"))
+    }
+
+    @Test func serverComplaintsAreCaptured() throws {
+        final class Silent: BaseHTTPRequestHandler {
+            override var protocolVersion: String { "HTTP/1.1" }
+            override func doGET() throws {}
+        }
+        let client = TestClient(handler: Silent.self)
+        _ = try client.sendRaw("GET / HTTP/1.1\r\n\r\n")
+        #expect(client.log.contains("handler sent no response"))
+        #expect(client.isClosedByServer)
+    }
+}
