@@ -48,4 +48,36 @@ import Testing
         #expect(client.transport.written.count == written)
         #expect(handler.server === client.server, "the server is still reachable")
     }
+
+    /// Found by the connection fuzz target: when the transport delivered a held end of input
+    /// synchronously as lingering resumed reading, the connection closed inside `startLingering()`
+    /// and was then put on the linger timeout list anyway: the list kept a dangling (unowned)
+    /// pointer to the freed connection, and the timer trapped or corrupted memory when it fired.
+    /// The epoll transport gets there when `epoll_ctl` fails while reading resumes or while
+    /// waiting for writability is armed.
+    @Test func aConnectionThatClosesWhileItStartsLingeringIsOnNoTimeoutList() throws {
+        var configuration = ServerConfiguration()
+        configuration.outputHighWatermark = 16
+        var handlers: [Later] = []
+        let client = TestClient(configuration: configuration, handlerFactory: {
+            let handler = Later()
+            handlers.append(handler)
+            return handler
+        })
+        client.transport.stopReading(after: 0)
+        try client.sendRaw(bytes("BAD\r\n\r\n"))
+        // Held here (strongly) so that a dangling list entry is detected rather than dereferenced.
+        let connection = try #require(handlers.first?.connection)
+        #expect(client.transport.isReadingPaused, "paused: the 400 is not taken")
+        client.transport.sendEndOfInput()  // held until the server reads again
+        client.transport.resumeReading(nil)
+        #expect(client.transport.isClosed)
+        #expect(client.server.connectionCount == 0)
+        #expect(connection.state == .closed)
+        #expect(connection.timeoutKind == HTTPConnection.noTimeout, "a closed connection is on no timeout list")
+        client.clock.advance(by: .seconds(100))
+        #expect(client.clock.armedCount == 0)
+        let responses = try client.collect()
+        #expect(responses.map(\.status) == [400])
+    }
 }
