@@ -119,6 +119,11 @@ import Testing
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Nothing else may leak into the child: a socket of a test running beside this one would
+        // stay open there after that test closed it (its peer would never see the close).
+        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            if let fd = Int32(entry), fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
+        }
         var pid: pid_t = 0
         try #require(posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, &environment) == 0)
         return pid
