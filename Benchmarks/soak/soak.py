@@ -31,7 +31,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=10_000_000)
     parser.add_argument("--stuck", type=int, default=10_000)
-    parser.add_argument("--hold", type=float, default=10)
+    parser.add_argument("--hold", type=float, default=3)
+    parser.add_argument("--head-timeout", type=int, default=2)
+    parser.add_argument("--send-timeout", type=int, default=8)
     parser.add_argument("--no-build", action="store_true")
     args = parser.parse_args()
 
@@ -43,7 +45,8 @@ def main():
     bindir = subprocess.run(["swift", "build", "-c", "release", "--package-path", here, "--show-bin-path"],
                             check=True, capture_output=True, text=True).stdout.strip()
 
-    server = subprocess.Popen([os.path.join(bindir, "SoakServer")], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen([os.path.join(bindir, "SoakServer"), str(args.head_timeout), str(args.send_timeout)],
+                              stdout=subprocess.PIPE, text=True)
     port = int(server.stdout.readline().split()[1])
     samples = {"idle": sample(server.pid)}
     print(f"server pid {server.pid} port {port}: idle {samples['idle']}", flush=True)
@@ -81,7 +84,7 @@ def main():
     stuck_summary = ""
     for line in stuck.stdout:
         if line.startswith("stuck"):
-            time.sleep(min(5, args.hold / 2))
+            time.sleep(min(1, args.hold / 2))
             samples["stuck"] = sample(server.pid)
             print(f"{args.stuck} clients not reading 10 MiB each: server {samples['stuck']}", flush=True)
         elif line.startswith("done"):
@@ -103,6 +106,11 @@ def main():
         s = samples.get(name)
         if s:
             print(f"{name:14} {s.get('requests', ''):>10} {s['rss_mb']:>8} {s['fds']:>6} {s['cpu_s']:>7}")
+    if timeline:
+        fds = [s["fds"] for s in timeline]
+        rss = [s["rss_mb"] for s in timeline]
+        print(f"during the mixed load: RSS {min(rss)}-{max(rss)} MB, descriptors {min(fds)}-{max(fds)} "
+              f"({len(timeline)} samples, one a second)")
     print(f"server exit status after SIGTERM: {exit_code}")
     os.makedirs(os.path.join(here, "results"), exist_ok=True)
     with open(os.path.join(here, "results", "soak.json"), "w") as f:

@@ -52,10 +52,14 @@ final class SoakHandler: BaseHTTPRequestHandler {
 func mallocTrim(_ pad: Int) -> Int32
 
 var configuration = ServerConfiguration()
-// Short timeouts, so that slow and non-reading clients cycle several times during a soak run.
-configuration.headTimeout = .seconds(3)
-configuration.bodyTimeout = .seconds(3)
-configuration.sendTimeout = .seconds(20)
+// Short timeouts, so that slow and non-reading clients cycle several times during a soak run:
+// SoakServer [head-and-body-timeout-seconds [send-timeout-seconds]].
+let arguments = CommandLine.arguments
+let headTimeout = arguments.count > 1 ? Int(arguments[1]) ?? 2 : 2
+let sendTimeout = arguments.count > 2 ? Int(arguments[2]) ?? 8 : 8
+configuration.headTimeout = .seconds(headTimeout)
+configuration.bodyTimeout = .seconds(headTimeout)
+configuration.sendTimeout = .seconds(sendTimeout)
 configuration.shutdownGracePeriod = .seconds(5)
 
 do {
