@@ -84,9 +84,9 @@ open class BaseHTTPRequestHandler {
     /// `close_connection`: whether the connection closes after the current response.
     @exclusivity(unchecked) public var closeConnection = true
     /// `rfile`: the request body.
-    public var rfile: RequestBody { RequestBody(connection: connection) }
+    public var rfile: RequestBody { RequestBody(handler: self) }
     /// `wfile`: where the response goes.
-    public var wfile: ResponseWriter { ResponseWriter(connection: connection) }
+    public var wfile: ResponseWriter { ResponseWriter(handler: self) }
 
     // The request's attributes are built on demand and kept with the request (in the connection's
     // exchange), so that an idle connection's handler holds none of them.

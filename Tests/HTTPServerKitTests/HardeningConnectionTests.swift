@@ -80,4 +80,31 @@ import Testing
         let responses = try client.collect()
         #expect(responses.map(\.status) == [400])
     }
+
+    /// Found by the connection fuzz target: `rfile` and `wfile` are views of the connection, and a
+    /// handler that kept one (`let body = rfile`, then `body.resume()` from a timer) after its client
+    /// reset reached through a pointer to the freed connection (heap-use-after-free under ASan).
+    /// A kept view must find no connection once it has closed, as the handler itself does.
+    @Test func rfileAndWfileKeptPastTheConnectionFindNothing() throws {
+        var kept: [(RequestBody, ResponseWriter)] = []
+        let client = TestClient(handlerFactory: {
+            let handler = Later()
+            handler.onRequest = { handler in
+                handler.deferResponse()
+                kept.append((handler.rfile, handler.wfile))
+            }
+            return handler
+        })
+        try client.sendRaw(bytes("GET /slow HTTP/1.1\r\n\r\n"))
+        let (body, writer) = try #require(kept.first)
+        client.transport.reset()
+        #expect(client.server.connectionCount == 0)
+        // Before the fix, these reached into the freed connection (a crash, or a report under ASan).
+        let written = client.transport.written.count
+        body.resume()
+        writer.write("too late")
+        writer.flush()
+        #expect(body.read().isEmpty)
+        #expect(client.transport.written.count == written)
+    }
 }
