@@ -15,11 +15,15 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -126,5 +130,171 @@ static inline int creactor_iov_max(void) {
 
 /// getaddrinfo's error codes are macros; EAI_SYSTEM means "look at errno".
 static inline int creactor_eai_system(void) { return EAI_SYSTEM; }
+
+// MARK: Child processes (ChildProcess.swift)
+
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define CREACTOR_HAVE_CLOSEFROM 1
+/// GNU extension (declared by <spawn.h> only under _GNU_SOURCE): close every descriptor >= from.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *, int from);
+#endif
+
+/// pipe2(2) with O_CLOEXEC (declared only under _GNU_SOURCE). Both ends close on exec; the spawn's
+/// dup2 file actions give the child its own, inheritable copies as 0, 1 and 2.
+extern int pipe2(int fds[2], int flags);
+static inline int creactor_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+/// fcntl(F_DUPFD_CLOEXEC): a copy numbered >= `minimum` (keeps pipe ends away from 0, 1 and 2).
+static inline int creactor_dup_cloexec(int fd, int minimum) { return fcntl(fd, F_DUPFD_CLOEXEC, minimum); }
+
+/// pidfd_open(2) (Linux 5.3), by system call number.
+static inline int creactor_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+/// Checks whether the child behind `pidfd` has ended: 1 (with `*exit_code` set for a normal exit,
+/// or `*signal_number` for death by a signal), 0 if it is still running, -1 with errno on error.
+/// With `keep` the child stays a zombie (WNOWAIT): its pid, and so its process group ID, cannot be
+/// reused until it is reaped by a second call without `keep`.
+static inline int creactor_wait_pidfd(int pidfd, int keep, int *exit_code, int *signal_number) {
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    int flags = WEXITED | WNOHANG | (keep ? WNOWAIT : 0);
+    // P_PIDFD (3) is Linux 5.4's; <linux/wait.h> defines it but clashes with glibc's idtype_t.
+    while (waitid((idtype_t)3, (id_t)pidfd, &info, flags) != 0) {
+        if (errno != EINTR) return -1;
+    }
+    if (info.si_pid == 0) return 0;
+    *exit_code = -1;
+    *signal_number = 0;
+    if (info.si_code == CLD_EXITED) *exit_code = info.si_status;
+    else *signal_number = info.si_status;
+    return 1;
+}
+
+/// Blocking reap by pid (last resort: a child whose owner went away).
+static inline int creactor_reap_blocking(pid_t pid) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return status;
+}
+
+/// Switches the *calling thread's* credentials (raw system calls: glibc's setuid() would change
+/// every thread of the process). Returns 0 or an errno.
+static inline int creactor_thread_set_ids(uid_t ruid, uid_t euid, uid_t suid, gid_t rgid, gid_t egid, gid_t sgid) {
+    if (syscall(SYS_setresgid, rgid, egid, sgid) != 0) return errno;
+    if (syscall(SYS_setresuid, ruid, euid, suid) != 0) return errno;
+    return 0;
+}
+
+/// posix_spawn(p) of `path` with `in_fd`, `out_fd` and `err_fd` as the child's descriptors 0, 1 and
+/// 2 and nothing else open, an empty signal mask, default signal dispositions (a server ignores
+/// SIGPIPE and blocks the signals it reads through signalfd; a child must not inherit either), and,
+/// with `new_group`, a process group of its own (so that killing it kills what it started).
+///
+/// With `uid` >= 0 (the caller is root) the child runs as `uid`/`gid` without supplementary groups.
+/// posix_spawn cannot change credentials, so the calling thread takes them on for the duration of
+/// the call (raw system calls: the other threads keep theirs) and takes its own back after; the
+/// saved set-user-ID stays 0 throughout, which is what allows the way back, and execve makes the
+/// child's saved IDs its effective ones. A failure to switch back aborts: a server thread must
+/// never go on with credentials it did not choose.
+///
+/// Returns 0 or an errno (exec failures included: glibc reports them from the vfork'ed child).
+static inline int creactor_spawn(pid_t *pid, const char *path, int search_path,
+                                 char *const argv[], char *const envp[],
+                                 int in_fd, int out_fd, int err_fd, int new_group,
+                                 long uid, long gid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return rc;
+    rc = posix_spawnattr_init(&attributes);
+    if (rc != 0) { posix_spawn_file_actions_destroy(&actions); return rc; }
+
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, in_fd, 0);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, out_fd, 1);
+    if (rc == 0) rc = posix_spawn_file_actions_adddup2(&actions, err_fd, 2);
+#ifdef CREACTOR_HAVE_CLOSEFROM
+    if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    if (new_group) flags |= POSIX_SPAWN_SETPGROUP;
+    if (rc == 0) rc = posix_spawnattr_setflags(&attributes, flags);
+    if (rc == 0 && new_group) rc = posix_spawnattr_setpgroup(&attributes, 0);
+    sigset_t mask;
+    sigemptyset(&mask);
+    if (rc == 0) rc = posix_spawnattr_setsigmask(&attributes, &mask);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    const int reset[] = { SIGPIPE, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGCHLD, SIGALRM, SIGUSR1, SIGUSR2, SIGXFSZ, SIGXCPU };
+    for (unsigned i = 0; i < sizeof(reset) / sizeof(reset[0]); i++) sigaddset(&defaults, reset[i]);
+    if (rc == 0) rc = posix_spawnattr_setsigdefault(&attributes, &defaults);
+
+    uid_t ruid = 0, euid = 0, suid = 0;
+    gid_t rgid = 0, egid = 0, sgid = 0;
+    gid_t *groups = NULL;
+    long group_count = -1;
+    int switched = 0;
+    if (rc == 0 && uid >= 0) {
+        if (syscall(SYS_getresuid, &ruid, &euid, &suid) != 0 || syscall(SYS_getresgid, &rgid, &egid, &sgid) != 0) {
+            rc = errno;
+        } else {
+            group_count = getgroups(0, NULL);
+            if (group_count < 0) { rc = errno; }
+            else {
+                groups = malloc(sizeof(gid_t) * (size_t)(group_count + 1));
+                if (groups == NULL) rc = ENOMEM;
+                else if (getgroups((int)group_count, groups) < 0) rc = errno;
+            }
+        }
+        if (rc == 0) {
+            switched = 1;
+            if (syscall(SYS_setgroups, 0, NULL) != 0) rc = errno;
+            else rc = creactor_thread_set_ids((uid_t)uid, (uid_t)uid, suid, (gid_t)gid, (gid_t)gid, sgid);
+        }
+    }
+    if (rc == 0) {
+        rc = search_path ? posix_spawnp(pid, path, &actions, &attributes, argv, envp)
+                         : posix_spawn(pid, path, &actions, &attributes, argv, envp);
+    }
+    if (switched) {
+        // Back to the thread's own identity: the user first (it brings the capabilities back).
+        if (syscall(SYS_setresuid, ruid, euid, suid) != 0) abort();
+        if (syscall(SYS_setresgid, rgid, egid, sgid) != 0) abort();
+        if (syscall(SYS_setgroups, (size_t)group_count, groups) != 0) abort();
+    }
+    free(groups);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc;
+}
+
+/// kill(2) of a process group (`-pgid`); 0 or an errno.
+static inline int creactor_kill_group(pid_t pgid, int signal_number) {
+    return kill(-pgid, signal_number) == 0 ? 0 : errno;
+}
+
+/// pidfd_send_signal(2); 0 or an errno.
+static inline int creactor_pidfd_signal(int pidfd, int signal_number) {
+#ifdef SYS_pidfd_send_signal
+    return syscall(SYS_pidfd_send_signal, pidfd, signal_number, NULL, 0) == 0 ? 0 : errno;
+#else
+    return ENOSYS;
+#endif
+}
+
+/// Bytes received and not yet read on a socket (FIONREAD; `ioctl` is variadic, so not imported).
+static inline int creactor_unread_bytes(int fd) {
+    int count = 0;
+    if (ioctl(fd, FIONREAD, &count) < 0) return -1;
+    return count;
+}
 
 #endif

@@ -366,6 +366,18 @@ open class BaseHTTPRequestHandler {
         connection?.deferredResponseFinished()
     }
 
+    /// Calls `body` once if the client closes its side of the connection while this request's
+    /// deferred response is still open. Python notices a client that left only when a write fails;
+    /// a handler whose work is wasted once nobody waits for it (a CGI script that prints nothing
+    /// for a minute) wants to know sooner. TCP cannot tell a client that half-closed and still
+    /// reads from one that has gone: like nginx, take it as the client leaving. While watched, the
+    /// connection keeps reading; if the client sends more (a pipelined request), reading pauses as
+    /// usual and the watch ends without a call. A reset closes the connection: `finish()` is
+    /// called then, as always.
+    public func whenClientCloses(_ body: @escaping () -> Void) {
+        connection?.watchClientClose(body)
+    }
+
     /// True while the client is still connected.
     public var isConnected: Bool {
         guard let connection else { return false }
@@ -537,8 +549,11 @@ open class BaseHTTPRequestHandler {
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 closeConnection = true
                 connection.response.sentConnectionHeader = true
-            } else if connection.isCloseForced && closeConnection && !connection.response.sentConnectionHeader {
-                // The server ends this connection (shutdown, request limit): say so.
+            } else if closeConnection && !connection.response.sentConnectionHeader
+                        && (connection.isCloseForced || isProtocolHTTP11) {
+                // RFC 9112 §9.6: a server that closes after this response says so, so that an
+                // HTTP/1.1 client does not send its next request into a closing connection.
+                // (Python does not; in HTTP/1.0 mode closing is the default and goes unsaid.)
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 connection.response.sentConnectionHeader = true
             }

@@ -27,6 +27,9 @@ final class Exchange {
     @exclusivity(unchecked) var isBodyComplete = false
     @exclusivity(unchecked) var drainWaiters: [() -> Void] = []
     @exclusivity(unchecked) var response = ResponseState()
+    /// `BaseHTTPRequestHandler.whenClientCloses`: called if the client's input ends while a
+    /// deferred response is open.
+    @exclusivity(unchecked) var clientCloseWatcher: (() -> Void)?
 
     // The handler's view of the request (`BaseHTTPRequestHandler`'s attributes), built on demand.
     @exclusivity(unchecked) var requestline: String?
@@ -39,6 +42,8 @@ final class Exchange {
     // `rfile`: the buffered body, or the streamed body's callbacks and state.
     @exclusivity(unchecked) var body: [UInt8] = []
     @exclusivity(unchecked) var bodyPosition = 0
+    /// Body bytes handed to a streaming handler so far.
+    @exclusivity(unchecked) var streamedBodyBytes = 0
     @exclusivity(unchecked) var isStreamComplete = false
     @exclusivity(unchecked) var isStreamPaused = false
     @exclusivity(unchecked) var isStreamEndReported = false
@@ -83,11 +88,13 @@ final class Exchange {
         if trailers != nil { trailers = nil }
         if body.capacity > 0 { pool.give(&body) }
         bodyPosition = 0
+        streamedBodyBytes = 0
         isStreamComplete = false
         isStreamPaused = false
         isStreamEndReported = false
         if dataHandler != nil { dataHandler = nil }
         if endHandler != nil { endHandler = nil }
+        if clientCloseWatcher != nil { clientCloseWatcher = nil }
     }
 
     /// Streaming: hands body bytes to the handler (kept until it sets `onData`).

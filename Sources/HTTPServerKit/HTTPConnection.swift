@@ -187,6 +187,10 @@ final class HTTPConnection: TransportDelegate {
                 handler?.closeConnection = true
                 exchangeStorage?.streamEnded(complete: false)
             }
+            if let watcher = exchangeStorage?.clientCloseWatcher {
+                exchangeStorage?.clientCloseWatcher = nil
+                watcher()
+            }
         case .dispatching, .closingAfterOutput:
             // The response in flight is still delivered (a half-close is not a reset).
             break
@@ -240,11 +244,13 @@ final class HTTPConnection: TransportDelegate {
             case .responding:
                 // Only a streamed body is read while the handler works, and only while it wants more.
                 guard bodyMode == .streaming, !isBodyComplete, exchangeStorage?.isStreamPaused == false else {
-                    // Hold further input in the socket, not in memory, until the handler is ready.
-                    pauseReadingForHandler()
+                    // Hold further input in the socket, not in memory, until the handler is ready;
+                    // but a handler watching for the client's close keeps reading while none comes.
+                    if offset < buffer.count || exchangeStorage?.clientCloseWatcher == nil { pauseReadingForHandler() }
                     return offset
                 }
             case .closingAfterOutput, .lingering, .closed:
+                if offset < buffer.count { leftInputUnread = true }
                 return buffer.count
             case .dispatching:
                 return offset
@@ -317,6 +323,7 @@ final class HTTPConnection: TransportDelegate {
             if exchange.body.capacity == 0 { exchange.body = pool.take() }
             exchange.body.append(contentsOf: bytes)
         case .streaming:
+            exchange.streamedBodyBytes += bytes.count
             exchange.deliver(bytes)
         case .refused:
             break
@@ -441,7 +448,7 @@ final class HTTPConnection: TransportDelegate {
         if isResponseDeferred {
             // The handler answers later; pipelined requests wait (unread) until it has.
             state = .responding
-            if bodyMode != .streaming || isBodyComplete { pauseReadingForHandler() }
+            if (bodyMode != .streaming || isBodyComplete) && exchange.clientCloseWatcher == nil { pauseReadingForHandler() }
             return
         }
         checkResponse(handler)
@@ -472,11 +479,24 @@ final class HTTPConnection: TransportDelegate {
         isResponseDeferred = true
     }
 
+    /// `BaseHTTPRequestHandler.whenClientCloses`.
+    func watchClientClose(_ watcher: @escaping () -> Void) {
+        guard state != .closed else { return }
+        exchange.clientCloseWatcher = watcher
+    }
+
     /// A streaming handler that paused `rfile` wants more now.
     func streamResumed() {
         guard state == .responding else { return }
         if isReadingPaused && !isPausedForOutput { resumeReading() }
-        processPending()
+        if pending.isEmpty {
+            // The parser still gets a turn with no new bytes: when the pause came with the body's
+            // last bytes, only the parser can say the body has ended (`.end`).
+            _ = process(UnsafeRawBufferPointer(start: nil, count: 0))
+            flushOutput()
+        } else {
+            processPending()
+        }
     }
 
     private func pauseReadingForHandler() {
@@ -531,6 +551,9 @@ final class HTTPConnection: TransportDelegate {
         if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
         headBytes = nil
         if handler.closeConnection {
+            let version = parser.head.version
+            clientAskedToClose = parser.head.connectionClose || version == .http09
+                || (version == .http10 && !parser.head.connectionKeepAlive)
             state = .closingAfterOutput
             cancelRequest()
         } else {
@@ -544,7 +567,34 @@ final class HTTPConnection: TransportDelegate {
     /// Forgets the request in progress (no more input will be parsed on this connection).
     private func cancelRequest() {
         headBytes = nil
-        if !pending.isEmpty { pool.give(&pending) }
+        if !pending.isEmpty {
+            leftInputUnread = true
+            pool.give(&pending)
+        }
+    }
+
+    /// The connection closes after this response because the client asked for it.
+    @exclusivity(unchecked) private var clientAskedToClose = false
+    /// Bytes of the client's were dropped unread (a pipelined request, a refused body...).
+    @exclusivity(unchecked) private var leftInputUnread = false
+
+    /// While reading was paused, the client closed its side. If the body being streamed can no
+    /// longer arrive whole (fewer bytes are on their way than it still lacks), the client is gone:
+    /// the stream ends incomplete now, and a handler watching for the client's close (a CGI script
+    /// with nobody left to answer) hears it now rather than never.
+    func peerHalfClosed(unreadBytes: Int) {
+        guard state == .responding, let exchange = exchangeStorage else { return }
+        if exchange.bodyMode == .streaming && !exchange.isBodyComplete {
+            // Chunked: how much is missing is unknown; the bytes and the end come on resuming.
+            guard case .contentLength(let total) = exchange.parser.head.framing,
+                  exchange.streamedBodyBytes + exchange.pending.count + unreadBytes < total else { return }
+            handler?.closeConnection = true
+            exchange.streamEnded(complete: false)
+        }
+        if let watcher = exchangeStorage?.clientCloseWatcher {
+            exchangeStorage?.clientCloseWatcher = nil
+            watcher()
+        }
     }
 
     enum FailureDetail {
@@ -569,6 +619,7 @@ final class HTTPConnection: TransportDelegate {
         handler.closeConnection = true
         headBytes = nil
         state = .closingAfterOutput
+        leftInputUnread = true  // the rest of a refused request may still be on its way
         cancelRequest()
     }
 
@@ -692,7 +743,10 @@ final class HTTPConnection: TransportDelegate {
     /// connection and can destroy the response in flight; shut the write side first, then read and
     /// discard until the client closes (or a short timeout).
     private func startLingering() {
-        if peerClosedInput {
+        // Lingering guards against a reset destroying the response when the client may still be
+        // sending. A client that said it closes, and sent nothing we left unread, will not
+        // (nginx decides the same way); nor will one that has already closed its side.
+        if peerClosedInput || (clientAskedToClose && !leftInputUnread) {
             close()
             return
         }

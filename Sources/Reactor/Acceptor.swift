@@ -45,8 +45,7 @@ final class Acceptor: EventHandler {
             let fd = accept(listenFD, &storage, &length)
             if fd >= 0 {
                 accepted += 1
-                // Small responses must not wait for Nagle; a failure here is not worth dropping the client.
-                try? setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
+                // TCP_NODELAY is inherited from the listening socket (see ListeningSocket).
                 onAccept(SocketTransport(loop: loop, fd: fd), SocketAddress(storage: storage, length: length))
                 continue
             }

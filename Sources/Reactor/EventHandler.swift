@@ -7,6 +7,12 @@ public protocol EventHandler: AnyObject {
     func readable()
     /// The descriptor is writable (or hung up / in error) and write interest is set.
     func writable()
+    /// The peer closed or reset while only `.hangup` interest was set (once per hang-up).
+    func hangup()
+}
+
+extension EventHandler {
+    public func hangup() {}
 }
 
 /// Which readiness events a registration wants.
@@ -19,6 +25,10 @@ public struct Interest: OptionSet, Hashable, Sendable {
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     public static let read = Interest(rawValue: 1)
     public static let write = Interest(rawValue: 2)
+    /// Without `.read`: tells `hangup()` once when the peer closes or resets (EPOLLRDHUP,
+    /// edge-triggered), so that a socket whose reading is paused still hears that its client left,
+    /// without the level-triggered spin an unread hang-up would cause.
+    public static let hangup = Interest(rawValue: 4)
     public static let none: Interest = []
 }
 

@@ -17,6 +17,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     static let epollErr: UInt32 = 0x008
     static let epollHup: UInt32 = 0x010
     static let epollRdHup: UInt32 = 0x2000
+    static let epollET: UInt32 = 0x8000_0000
 
     struct Slot {
         var generation: UInt32 = 0
@@ -127,11 +128,14 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     }
 
     /// Removes `registration` and releases its handler; events already fetched for it are dropped.
-    /// Harmless if it is already deregistered. Call before closing the descriptor.
-    public func deregister(_ registration: Registration) {
+    /// Harmless if it is already deregistered. Call before closing the descriptor. With
+    /// `descriptorClosing`, the caller closes the descriptor right after (and holds no duplicate of
+    /// it): closing removes it from epoll, so no `EPOLL_CTL_DEL` is made — one system call less per
+    /// connection; any event still queued for it is dropped by its generation.
+    public func deregister(_ registration: Registration, descriptorClosing: Bool = false) {
         guard isCurrent(registration) else { return }
         let index = Int(registration.fd)
-        if !slots[index].interest.isEmpty {
+        if !slots[index].interest.isEmpty && !descriptorClosing {
             // Fails only if the descriptor was already closed, which removed it from epoll anyway.
             try? epollControl(EPOLL_CTL_DEL, registration, [])
         }
@@ -159,6 +163,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         var bits: UInt32 = 0
         if interest.contains(.read) { bits |= EventLoop.epollIn }
         if interest.contains(.write) { bits |= EventLoop.epollOut }
+        if interest.contains(.hangup) && !interest.contains(.read) { bits |= EventLoop.epollRdHup | EventLoop.epollET }
         var event = creactor_make_event(bits, registration.token)
         epollControlCount += 1
         _ = try systemCall("epoll_ctl") { epoll_ctl(epollFD, op, registration.fd, &event) }
@@ -242,6 +247,10 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
             if flags & (EventLoop.epollOut | EventLoop.epollHup | EventLoop.epollErr) != 0,
                isCurrent(registration), slots[slot].interest.contains(.write) {
                 handler.writable()
+            }
+            if flags & (EventLoop.epollRdHup | EventLoop.epollHup | EventLoop.epollErr) != 0,
+               isCurrent(registration), slots[slot].interest.contains(.hangup), !slots[slot].interest.contains(.read) {
+                handler.hangup()
             }
         }
     }

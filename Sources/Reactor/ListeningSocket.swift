@@ -25,6 +25,9 @@ public final class ListeningSocket {
         let fd = descriptor.rawValue
         if reuseAddress { try setOption(fd, SOL_SOCKET, SO_REUSEADDR, 1, "setsockopt(SO_REUSEADDR)") }
         if reusePort { try setOption(fd, SOL_SOCKET, SO_REUSEPORT, 1, "setsockopt(SO_REUSEPORT)") }
+        // Accepted sockets inherit TCP_NODELAY from the listener on Linux: set once here rather
+        // than with a system call per connection. Small responses must not wait for Nagle.
+        try setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1, "setsockopt(TCP_NODELAY)")
         if address.isIPv6, let ipv6Only {
             try setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, ipv6Only ? 1 : 0, "setsockopt(IPV6_V6ONLY)")
         }

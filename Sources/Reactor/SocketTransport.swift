@@ -74,6 +74,8 @@ public final class SocketTransport: Transport, EventHandler {
         var interest: Interest = []
         if !isReadingPaused && !isInputFinished { interest.insert(.read) }
         if isAwaitingWritable { interest.insert(.write) }
+        // Paused: still hear, once, that the client left (a reset, or a close mid-request).
+        if isReadingPaused && !isInputFinished { interest.insert(.hangup) }
         return interest
     }
 
@@ -106,6 +108,26 @@ public final class SocketTransport: Transport, EventHandler {
     }
 
     // MARK: Events
+
+    /// The client closed or reset while reading was paused. A reset fails the transport; a close
+    /// with nothing left unread is the end of input; a close with bytes still unread is reported as
+    /// `peerHalfClosed()` (they are read, and the end with them, once reading resumes).
+    public func hangup() {
+        guard !isClosed, rawFD >= 0 else { return }
+        var byte: UInt8 = 0
+        let n = recv(rawFD, &byte, 1, Int32(MSG_PEEK) | Int32(MSG_DONTWAIT))
+        if n > 0 {
+            delegate?.peerHalfClosed(unreadBytes: Int(max(0, creactor_unread_bytes(rawFD))))
+        } else if n == 0 {
+            isInputFinished = true
+            updateInterest()
+            delegate?.endOfInput()
+        } else {
+            let code = creactor_errno()
+            if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return }
+            fail(SystemError(call: "recv", errno: code))
+        }
+    }
 
     public func readable() {
         guard !isClosed, !isInputFinished, !isReadingPaused else { return }
@@ -201,7 +223,7 @@ public final class SocketTransport: Transport, EventHandler {
         if let registration {
             self.registration = nil
             // Last: this may release the loop's reference to self (the caller still holds one).
-            loop?.deregister(registration)
+            loop?.deregister(registration, descriptorClosing: fd >= 0)
         }
         if fd >= 0 { _ = CReactor.close(fd) }
     }

@@ -19,6 +19,10 @@ public protocol Transport: AnyObject {
 
 /// What a transport tells its owner. Called on the loop thread.
 public protocol TransportDelegate: AnyObject {
+    /// While reading was paused, the peer closed its side with `unreadBytes` still unread (they,
+    /// and the end of input, come when reading resumes). Optional.
+    func peerHalfClosed(unreadBytes: Int)
+
     /// Bytes valid only during the call.
     func bytesReceived(_ bytes: UnsafeRawBufferPointer)
     /// The peer half-closed (read returned 0).
@@ -27,4 +31,8 @@ public protocol TransportDelegate: AnyObject {
     func transportWritable()
     /// A read or write failed (ECONNRESET, EPIPE...). The owner closes the transport.
     func transportFailed(_ error: SystemError)
+}
+
+extension TransportDelegate {
+    public func peerHalfClosed(unreadBytes: Int) {}
 }

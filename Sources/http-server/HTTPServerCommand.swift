@@ -20,7 +20,7 @@ struct HTTPServerCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("Bind to this port (0 picks a free port).", valueName: "port"))
     var port: String = "8000"
 
-    @Flag(name: .customLong("cgi"), help: "Run as CGI server (not available yet: exits with an error).")
+    @Flag(name: .customLong("cgi"), help: "Run as CGI server: run scripts in /cgi-bin and /htbin.")
     var cgi = false
 
     @Option(name: [.short, .customLong("bind")],
@@ -79,9 +79,6 @@ struct HTTPServerCommand: ParsableCommand {
     }
 
     func run() throws {
-        if cgi {
-            throw CommandLineFailure("--cgi is not available yet: the CGI handler has not been written")
-        }
         let root = try Self.resolveDirectory(directory)
         try serve(directory: root)
     }

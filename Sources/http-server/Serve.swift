@@ -22,7 +22,10 @@ extension HTTPServerCommand {
             throw CommandLineFailure("cannot resolve '\(bind ?? "")': \(error.detail ?? SystemError.message(for: error.errno))")
         }
 
-        let factory: () -> BaseHTTPRequestHandler = { SimpleHTTPRequestHandler(configuration: configuration) }
+        // Python's `--cgi`: CGIHTTPRequestHandler instead of SimpleHTTPRequestHandler.
+        let factory: () -> BaseHTTPRequestHandler = cgi
+            ? { CGIHTTPRequestHandler(configuration: configuration) }
+            : { SimpleHTTPRequestHandler(configuration: configuration) }
         let server: HTTPServer
         if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, factory) {
             // All interfaces, IPv6 and IPv4 on one socket (Python's DualStackServer, which only gets

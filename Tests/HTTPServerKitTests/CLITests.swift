@@ -47,7 +47,7 @@ import Testing
         (["-d"], 2, "Missing value"),
         (["-d", "/nonexistent-directory-for-tests"], 1, "cannot serve directory '/nonexistent-directory-for-tests': No such file or directory"),
         (["-d", "/etc/passwd"], 1, "Not a directory"),
-        (["--cgi"], 1, "--cgi is not available yet"),
+        (["--cgi", "-d", "/nonexistent-directory-for-tests"], 1, "cannot serve directory '/nonexistent-directory-for-tests'"),
         (["-b", "no-such-host.invalid", "0"], 1, "cannot resolve 'no-such-host.invalid'"),
         (["-b", "192.0.2.1", "0"], 1, "cannot listen on 192.0.2.1 port 0"),
     ]

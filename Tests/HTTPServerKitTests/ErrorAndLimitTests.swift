@@ -168,13 +168,32 @@ import Testing
     }
 
     @Test func lingeringCloseEndsAtEndOfInputOrTimeout() throws {
+        // Python's HTTP/1.0 mode answering an HTTP/1.1 client, which expects keep-alive and may
+        // already be sending its next request: shut the write side and linger.
         let client = TestClient(handler: Hello10Handler.self)
-        _ = try client.send("GET / HTTP/1.0\r\n\r\n")
+        _ = try client.send("GET / HTTP/1.1\r\n\r\n")
         #expect(client.transport.isWriteShutdown)
         #expect(!client.transport.isClosed)
-        client.transport.send("garbage after the request is read and dropped")
+        client.transport.send("GET /next HTTP/1.1\r\n\r\n")  // read and dropped
         client.clock.advance(by: .seconds(3))
         #expect(client.transport.isClosed)
+    }
+
+    @Test func clientThatAskedToCloseIsClosedAtOnce() throws {
+        for request in ["GET / HTTP/1.0\r\n\r\n", "GET / HTTP/1.1\r\nConnection: close\r\n\r\n"] {
+            let client = TestClient(handler: HelloHandler.self)
+            let response = try client.send(request)
+            #expect(response.headers["Connection"] == "close", "RFC 9112 §9.6: a closing HTTP/1.1 server says so")
+            #expect(client.transport.isClosed, "no linger: the client said it closes")
+        }
+    }
+
+    @Test func clientThatAskedToCloseButSentMoreStillGetsALinger() throws {
+        let client = TestClient(handler: HelloHandler.self)
+        let responses = try client.sendRaw("GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET /more HTTP/1.1\r\n\r\n")
+        #expect(responses.count == 1)
+        #expect(client.transport.isWriteShutdown)
+        #expect(!client.transport.isClosed)
     }
 }
 

@@ -12,6 +12,8 @@ final class Recorder: TransportDelegate {
     var endOfInputCount = 0
     var writableCount = 0
     var failures: [SystemError] = []
+    var halfClosedCount = 0
+    var onHalfClosed: ((Recorder) -> Void)?
     var onBytes: ((Recorder, UnsafeRawBufferPointer) -> Void)?
     var onEnd: ((Recorder) -> Void)?
     var onWritable: ((Recorder) -> Void)?
@@ -24,6 +26,8 @@ final class Recorder: TransportDelegate {
     func endOfInput() { endOfInputCount += 1; onEnd?(self) }
     func transportWritable() { writableCount += 1; onWritable?(self) }
     func transportFailed(_ error: SystemError) { failures.append(error); onFailure?(self, error) }
+    var unreadAtHalfClose = -1
+    func peerHalfClosed(unreadBytes: Int) { halfClosedCount += 1; unreadAtHalfClose = unreadBytes; onHalfClosed?(self) }
 }
 
 /// Runs `loop` until something calls `stop()`, or a watchdog does after `limit`.

@@ -1,0 +1,11 @@
+import HTTPServerKit
+
+/// `static` mode: SimpleHTTPRequestHandler over `directory`, HTTP/1.1 keep-alive, no access log.
+func makeStaticServer(bind: String, port: Int, directory: String,
+                      configuration: ServerConfiguration) throws -> HTTPServer {
+    var handlerConfiguration = SimpleHTTPRequestHandler.Configuration(directory: directory)
+    handlerConfiguration.protocolVersion = "HTTP/1.1"
+    let settings = handlerConfiguration
+    return try HTTPServer((bind, port), configuration: configuration, logDestination: .discard,
+                          handlerFactory: { SimpleHTTPRequestHandler(configuration: settings) })
+}
