@@ -107,4 +107,54 @@ import Testing
         #expect(body.read().isEmpty)
         #expect(client.transport.written.count == written)
     }
+
+    /// Streams the body; answers from `onEnd` and finishes the deferred response there.
+    final class AnswersAtEndOfStream: BaseHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+        override func logMessage(_ message: String) {}
+        override func wantsStreamingBody() -> Bool { true }
+        var connectionSeen: HTTPConnection?
+        override func doMethod(_ command: String) throws {
+            connectionSeen = connection
+            deferResponse()
+            rfile.onData { _ in }
+            rfile.onEnd { [self] _ in
+                sendResponse(200)
+                sendHeader("Content-Length", "2")
+                endHeaders()
+                wfile.write("ok")
+                finishResponse()
+            }
+        }
+    }
+
+    /// Found by the connection fuzz target (heap-use-after-free in the timeout queue): when a
+    /// streamed body ended and the handler finished its deferred response from `onEnd`, the request
+    /// was finished twice — once by `finishResponse()`, once more by the parse loop. When the first
+    /// had closed the connection, the second brought it back (`.closingAfterOutput`, then lingering)
+    /// and put it on the linger list, where it stayed after being freed. With keep-alive, the second
+    /// reset the parser under a request that had already begun.
+    @Test(arguments: ["HTTP/1.0", "HTTP/1.1"])
+    func aResponseFinishedFromOnEndFinishesTheRequestOnce(_ version: String) throws {
+        var handlers: [AnswersAtEndOfStream] = []
+        let client = TestClient(handlerFactory: {
+            let handler = AnswersAtEndOfStream()
+            handlers.append(handler)
+            return handler
+        })
+        let responses = try client.sendRaw(bytes("PUT /a \(version)\r\nContent-Length: 0\r\n\r\n"
+            + "PUT /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"))
+        let connection = try #require(handlers.first?.connectionSeen)
+        if version == "HTTP/1.0" {
+            #expect(responses.map(\.bodyText) == ["ok"])
+            #expect(client.transport.isClosed)
+            #expect(connection.state == .closed, "a closed connection stays closed")
+            #expect(connection.timeoutKind == HTTPConnection.noTimeout, "and is on no timeout list")
+        } else {
+            #expect(responses.map(\.bodyText) == ["ok", "ok"], "both requests answered, in order")
+            #expect(connection.state == .awaitingRequest)
+        }
+        client.clock.advance(by: .seconds(100))
+        #expect(client.server.connectionCount == 0)
+    }
 }
