@@ -92,6 +92,9 @@ public struct RequestParser: Sendable {
     // Chunked body.
     var chunkSize = 0
     var bodyTotal = 0
+    /// Leading empty lines already consumed (dropped by the caller): they still count towards
+    /// `maxHeadSize`, so that the limit does not depend on how the bytes arrived.
+    var droppedEmptyLineBytes = 0
 
     public init(limits: ParserLimits = ParserLimits()) {
         self.limits = limits
@@ -118,6 +121,7 @@ public struct RequestParser: Sendable {
         hostCount = 0
         chunkSize = 0
         bodyTotal = 0
+        droppedEmptyLineBytes = 0
     }
 
     /// True once part of a request has been seen (not just leading empty lines): EOF now is an error.
@@ -177,7 +181,7 @@ public struct RequestParser: Sendable {
     private mutating func parseHead(_ p: UnsafePointer<UInt8>, _ n: Int) throws(ParseError) -> ParseStep {
         let table = ByteClass.table
         // The whole head, leading empty lines included, must fit in maxHeadSize.
-        let end = min(n, limits.maxHeadSize)
+        let end = min(n, max(0, limits.maxHeadSize &- droppedEmptyLineBytes))
         var i = scanned
         let requestLineLimit = requestLineStart &+ limits.maxRequestLineLength
         scanning: while i < end {
@@ -300,9 +304,11 @@ public struct RequestParser: Sendable {
             // Only complete empty lines so far: drop them, so a peer sending nothing
             // but CRLFs cannot make the connection hold them.
             scanned = 0
+            droppedEmptyLineBytes &+= i
             return .needMore(consumed: i)
         case .leadingEmptyLineLF:
             scanned = 1
+            droppedEmptyLineBytes &+= i &- 1
             return .needMore(consumed: i &- 1)
         default:
             return .needMore(consumed: 0)

@@ -76,7 +76,7 @@ open class BaseHTTPRequestHandler {
     public internal(set) var clientAddress: (host: String, port: Int) = ("", 0)
     /// `server`: the server this connection belongs to.
     public var server: HTTPServer {
-        guard let server = connection?.context.server else {
+        guard let server = connection?.context.server ?? attachedServer else {
             preconditionFailure("this handler is not attached to an HTTPServer")
         }
         return server
@@ -84,9 +84,9 @@ open class BaseHTTPRequestHandler {
     /// `close_connection`: whether the connection closes after the current response.
     @exclusivity(unchecked) public var closeConnection = true
     /// `rfile`: the request body.
-    public var rfile: RequestBody { RequestBody(connection: connection) }
+    public var rfile: RequestBody { RequestBody(handler: self) }
     /// `wfile`: where the response goes.
-    public var wfile: ResponseWriter { ResponseWriter(connection: connection) }
+    public var wfile: ResponseWriter { ResponseWriter(handler: self) }
 
     // The request's attributes are built on demand and kept with the request (in the connection's
     // exchange), so that an idle connection's handler holds none of them.
@@ -222,12 +222,18 @@ open class BaseHTTPRequestHandler {
 
     func attach(to connection: HTTPConnection, peer: SocketAddress?) {
         self.connection = connection
+        attachedServer = connection.context.server
         if let peer { clientAddress = (peer.host, peer.port) }
     }
 
+    /// The connection has closed and is about to be freed: a handler that outlives it (deferred work
+    /// that completes after the client has gone) must find nothing rather than a dangling pointer.
     func detach() {
         connection = nil
     }
+
+    /// `server`, for a handler that outlives its connection.
+    private weak var attachedServer: HTTPServer?
 
     /// `clientAddress` as a socket address (for `HTTPServer.handleError`).
     var clientSocketAddress: SocketAddress? {

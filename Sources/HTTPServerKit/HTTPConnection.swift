@@ -303,7 +303,9 @@ final class HTTPConnection: TransportDelegate {
                 isBodyComplete = true
                 if state == .responding {
                     exchangeStorage?.streamEnded(complete: true)
-                    if !isResponseDeferred { requestFinished() }
+                    // The handler may have finished its response from `onEnd`: the request is then
+                    // finished already (and the connection may have moved on, or closed).
+                    if state == .responding && !isResponseDeferred { requestFinished() }
                     continue
                 }
                 if !isHeadSaved { headBytes = headBytes ?? slice }

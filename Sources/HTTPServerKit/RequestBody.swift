@@ -8,11 +8,15 @@
 ///
 /// A view of the connection's current request: it holds no bytes of its own.
 public struct RequestBody {
-    unowned(unsafe) let connection: HTTPConnection?
+    /// The handler, not the connection: a view kept past the connection's close (by a timer or a
+    /// callback) then finds no connection, where a pointer to the connection would find freed memory.
+    let handler: BaseHTTPRequestHandler
 
-    init(connection: HTTPConnection?) {
-        self.connection = connection
+    init(handler: BaseHTTPRequestHandler) {
+        self.handler = handler
     }
+
+    var connection: HTTPConnection? { handler.connection }
 
     private var exchange: Exchange? { connection?.currentExchange }
 

@@ -6,11 +6,15 @@ import Reactor
 /// go out with `sendfile`. Equivalent to Python's `self.wfile`. A view of the connection: it holds
 /// nothing of its own.
 public struct ResponseWriter {
-    unowned(unsafe) let connection: HTTPConnection?
+    /// The handler, not the connection: a view kept past the connection's close (by a timer or a
+    /// callback) then finds no connection, where a pointer to the connection would find freed memory.
+    let handler: BaseHTTPRequestHandler
 
-    init(connection: HTTPConnection?) {
-        self.connection = connection
+    init(handler: BaseHTTPRequestHandler) {
+        self.handler = handler
     }
+
+    var connection: HTTPConnection? { handler.connection }
 
     /// Queues `bytes`. Arrays of 16 KiB or more are queued without copying.
     public func write(_ bytes: [UInt8]) {

@@ -32,6 +32,9 @@ final class TimeoutQueue {
     /// Puts `connection` at the end of `kind`'s list, due `kind`'s duration from now.
     func schedule(_ connection: HTTPConnection, _ kind: Kind) {
         remove(connection)
+        // A transport may report a close synchronously (from resumeReading() or awaitWritable(),
+        // when epoll_ctl fails): a closed connection is about to be freed and must not be listed.
+        guard connection.state != .closed else { return }
         let k = Int(kind.rawValue)
         let deadline = clock.now.nanoseconds &+ durations[k]
         connection.timeoutDeadline = deadline
