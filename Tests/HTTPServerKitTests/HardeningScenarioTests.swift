@@ -88,7 +88,7 @@ import Testing
         var template = Array("/tmp/hardening-XXXXXX".utf8CString)
         let fd = mkstemp(&template)
         try #require(fd >= 0)
-        let path = String(cString: template)
+        let path = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let chunk = [UInt8](repeating: UInt8(ascii: "f"), count: 1 << 16)
         var left = size
         while left > 0 {
