@@ -6,7 +6,7 @@ enum BodyMode {
     case buffered
     /// Handed to the handler piece by piece as it arrives (`rfile.onData`), with backpressure.
     case streaming
-    /// Not read: the handler refused it in `handleExpect100()`.
+    /// Not read: the handler refused it in `handleExpect100()`, or (streamed) it turned out malformed.
     case refused
 }
 

@@ -270,7 +270,9 @@ final class HTTPConnection: TransportDelegate {
             } catch {
                 if state == .responding {
                     // The streamed body turned out malformed after the handler started answering.
+                    // The parser is spent: nothing more of this connection's input is parsed.
                     exchangeStorage?.streamEnded(complete: false)
+                    bodyMode = .refused
                     handler?.closeConnection = true
                     return buffer.count
                 }

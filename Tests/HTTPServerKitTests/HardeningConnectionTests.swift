@@ -157,4 +157,49 @@ import Testing
         client.clock.advance(by: .seconds(100))
         #expect(client.server.connectionCount == 0)
     }
+
+    final class StreamingLater: BaseHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+        override func logMessage(_ message: String) {}
+        override func wantsStreamingBody() -> Bool { true }
+        var onRequest: (StreamingLater) -> Void = { _ in }
+        override func doMethod(_ command: String) throws { onRequest(self) }
+        func answer(_ text: String) {
+            sendResponse(200)
+            sendHeader("Content-Length", String(text.utf8.count))
+            endHeaders()
+            wfile.write(text)
+        }
+    }
+
+    /// Found by the connection fuzz target (a trap: "Range requires lowerBound <= upperBound" in the
+    /// parser's field scanner). When a streamed body turned out malformed (here, a bad trailer) while
+    /// the handler's response was deferred, the connection noted the end of the stream but went on
+    /// feeding later input to the parser that had already thrown; the parser's positions were stale
+    /// and a range it built trapped. A malformed body is now read no further.
+    @Test func inputAfterAMalformedStreamedBodyIsNotParsed() throws {
+        var handlers: [StreamingLater] = []
+        var ended: [Bool] = []
+        let client = TestClient(handlerFactory: {
+            let handler = StreamingLater()
+            handler.onRequest = { handler in
+                handler.deferResponse()
+                handler.rfile.onData { _ in }
+                handler.rfile.onEnd { ended.append($0) }
+            }
+            handlers.append(handler)
+            return handler
+        })
+        try client.sendRaw(bytes("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX\\\\"))
+        try client.sendRaw(bytes(":"))
+        try client.sendRaw(bytes(" c\r\n\r\nGET / HTTP/1.1\r\n\r\n"))
+        #expect(ended == [false], "the stream ended, incomplete")
+        let later = try #require(handlers.first)
+        later.answer("done")
+        later.finishResponse()
+        let responses = try client.collect()
+        #expect(responses.map(\.status) == [200])
+        #expect(responses.first?.headers["Connection"] == "close")
+        #expect(client.isClosedByServer)
+    }
 }
