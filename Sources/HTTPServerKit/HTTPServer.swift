@@ -72,7 +72,11 @@ open class HTTPServer: @unchecked Sendable {
                       bindAndActivate: false, clock: clock, wallClock: wallClock, handlerFactory: handlerFactory)
     }
 
-    private init(address: (String, Int), configuration: ServerConfiguration, logDestination: LogDestination,
+    /// The designated initializer, public so that a subclass (Python's `class MyServer(HTTPServer)`,
+    /// overriding `handleError` or `serverBind`) can be made outside this module. `clock` nil: the
+    /// server's own event loop; a clock: a server for in-memory transports, as
+    /// `init(clock:wallClock:...)`.
+    public init(address: (String, Int), configuration: ServerConfiguration, logDestination: LogDestination,
                  bindAndActivate: Bool, clock: TimerScheduler?, wallClock: @escaping () -> Int64,
                  handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
         self.requestedAddress = (address.0, address.1)
