@@ -14,7 +14,6 @@ final class ConnectionContext {
     let makeHandler: () -> BaseHTTPRequestHandler
     unowned(unsafe) var server: HTTPServer?
     /// Connections that are open, for shutdown and accounting.
-    var connections: Set<ObjectIdentifier> = []
     var onConnectionClosed: ((HTTPConnection) -> Void)?
     var handleError: (any Error, SocketAddress?) -> Void
 

@@ -40,7 +40,7 @@ open class HTTPServer: @unchecked Sendable {
 
     private var listener: ListeningSocket?
     private let context: ConnectionContext
-    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    @exclusivity(unchecked) private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private let state = ServerRunState()
 
     /// Creates a server whose connections are each served by a new `handler()`.
@@ -133,7 +133,7 @@ open class HTTPServer: @unchecked Sendable {
     /// Python's `server_activate()`: starts accepting connections on the reactor.
     open func serverActivate() throws {
         guard let listener, let loop else { return }
-        try loop.startAccepting(listener) { [unowned self] transport, peer in
+        try loop.startAccepting(listener, maxPerWakeup: configuration.acceptsPerWakeup) { [unowned self] transport, peer in
             self.accepted(transport, peer: peer)
         }
     }
@@ -171,8 +171,8 @@ open class HTTPServer: @unchecked Sendable {
         }
     }
 
-    private var isAcceptingPaused = false
-    private var isShuttingDown = false
+    @exclusivity(unchecked) private var isAcceptingPaused = false
+    @exclusivity(unchecked) private var isShuttingDown = false
     private var graceTimer: Timer?
 
     /// Stops accepting, lets responses in flight finish (closing each connection after its current

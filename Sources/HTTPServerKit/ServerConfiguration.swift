@@ -29,6 +29,12 @@ public struct ServerConfiguration: Sendable {
     /// Most requests served on one connection; the last one is answered with `Connection: close`
     /// (nginx's `keepalive_requests`). nil: no limit, as in Python.
     public var maxRequestsPerConnection: Int? = nil
+    /// Connections accepted per wake-up of the listener. 1 (nginx's `multi_accept off`): each
+    /// accept4 takes a connection that is there, and a listener with more waiting is reported again
+    /// by the next epoll_wait, which also serves the connections already open; larger values take a
+    /// burst in fewer wake-ups but end each batch with an accept4 that finds nothing (EAGAIN),
+    /// one wasted system call per wake-up when clients arrive one at a time.
+    public var acceptsPerWakeup: Int = 1
     /// How long `shutdown()` lets responses in flight finish before it closes what is left.
     public var shutdownGracePeriod: Duration = .seconds(10)
 

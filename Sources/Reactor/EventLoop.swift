@@ -25,11 +25,13 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         var interest: Interest = []
     }
 
+    // Loop-thread state, read and written on every wake-up: no dynamic exclusivity checks (the loop
+    // is single-threaded, and no access to these overlaps another).
     private let epollFD: Int32
     private let maxEvents: Int32
     /// Allocated once; epoll_wait fills it every wake-up.
     private let events: UnsafeMutablePointer<epoll_event>
-    private var slots: [Slot] = []
+    @exclusivity(unchecked) private var slots: [Slot] = []
 
     /// The loop-owned read buffer every `SocketTransport` reads into: bytes are valid only during
     /// `bytesReceived`, which is what lets 10,000 idle connections cost no read buffers.
@@ -38,11 +40,11 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     let iovecs: UnsafeMutablePointer<iovec>
     let iovecCapacity: Int
 
-    private var timers = TimerHeap()
+    @exclusivity(unchecked) private var timers = TimerHeap()
     /// epoll_ctl calls made (tests check that unchanged interest costs none).
     private(set) var epollControlCount = 0
-    private var cachedNow: Instant
-    private var isStopping = false
+    @exclusivity(unchecked) private var cachedNow: Instant
+    @exclusivity(unchecked) private var isStopping = false
     private var isRunning = false
 
     private let wakeFD: Int32
