@@ -42,8 +42,10 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var isIPv6: Bool { family == AF_INET6 }
 
-    /// Numeric host, e.g. "127.0.0.1" or "::1" (inet_ntop).
+    /// Numeric host, e.g. "127.0.0.1" or "::1" (inet_ntop for IPv6). IPv4 is formatted here: at
+    /// most 15 bytes, a Swift small string, so no allocation and no printf for every accepted client.
     public var host: String {
+        if !isIPv6 { return Self.dottedQuad(ipv4BigEndian) }
         var copy = storage
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { buffer in
             let base = buffer.baseAddress!
@@ -58,6 +60,28 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
                 }
             }
             return result == nil ? "?" : String(cString: base)
+        }
+    }
+
+    /// The IPv4 address as stored (network byte order); meaningless for IPv6.
+    private var ipv4BigEndian: UInt32 {
+        withUnsafePointer(to: storage) { creactor_sockaddr_in($0)!.pointee.sin_addr.s_addr }
+    }
+
+    /// "a.b.c.d" from an address in network byte order.
+    static func dottedQuad(_ bigEndianAddress: UInt32) -> String {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 15) { buffer in
+            var count = 0
+            for index in 0..<4 {
+                // In memory the address is in network order: the first byte is the first number.
+                let octet = Int((bigEndianAddress >> (8 * UInt32(index))) & 0xFF)
+                if index > 0 { buffer[count] = UInt8(ascii: "."); count += 1 }
+                if octet >= 100 { buffer[count] = UInt8(48 + octet / 100); count += 1 }
+                if octet >= 10 { buffer[count] = UInt8(48 + octet / 10 % 10); count += 1 }
+                buffer[count] = UInt8(48 + octet % 10)
+                count += 1
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: buffer[..<count]), as: UTF8.self)
         }
     }
 

@@ -91,6 +91,25 @@ extension ReactorTests {
         #expect(Set(try [SocketAddress(ip: "::1", port: 5), SocketAddress(ip: "::1", port: 5)]).count == 1)
     }
 
+    /// IPv4 hosts are formatted without inet_ntop: they must read exactly as inet_ntop writes them.
+    @Test func ipv4HostMatchesInetNtop() throws {
+        var generator = SystemRandomNumberGenerator()
+        let fixed: [UInt32] = [0, 0xFFFF_FFFF, 0x0100_007F, 0x0A00_000A, 0x6400_0A09, 0x0909_6363]
+        for address in fixed + (0..<2_000).map({ _ in UInt32.random(in: .min ... .max, using: &generator) }) {
+            var storage = sockaddr_storage()
+            withUnsafeMutableBytes(of: &storage) { raw in
+                raw.storeBytes(of: sa_family_t(AF_INET), toByteOffset: 0, as: sa_family_t.self)
+                raw.storeBytes(of: address, toByteOffset: MemoryLayout<sockaddr_in>.offset(of: \.sin_addr)!, as: UInt32.self)
+            }
+            var inAddr = in_addr(s_addr: address)
+            var text = [CChar](repeating: 0, count: 16)
+            #expect(inet_ntop(AF_INET, &inAddr, &text, 16) != nil)
+            let expected = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let host = SocketAddress(storage: storage, length: socklen_t(MemoryLayout<sockaddr_in>.size)).host
+            #expect(host == expected, "address \(address)")
+        }
+    }
+
     @Test func resolveFailureCarriesGaiText() {
         do {
             _ = try SocketAddress.resolve(host: "no-such-host.invalid", port: 80, passive: false)
