@@ -92,12 +92,18 @@ static inline struct sockaddr_in *creactor_sockaddr_in_mut(struct sockaddr_stora
 static inline struct sockaddr_in6 *creactor_sockaddr_in6_mut(struct sockaddr_storage *s) { return (struct sockaddr_in6 *)s; }
 
 /// sendmsg with MSG_NOSIGNAL over a caller-owned iovec array: writev that cannot raise SIGPIPE.
-static inline ssize_t creactor_sendv(int fd, struct iovec *iov, int count) {
+static inline ssize_t creactor_sendv(int fd, struct iovec *iov, int count, int more) {
     struct msghdr msg;
     memset(&msg, 0, sizeof(msg));
     msg.msg_iov = iov;
     msg.msg_iovlen = (size_t)count;
-    return sendmsg(fd, &msg, MSG_NOSIGNAL);
+    return sendmsg(fd, &msg, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+}
+
+/// send with MSG_NOSIGNAL, and MSG_MORE when `more`: the last partial segment waits (for close or
+/// shutdown, which send it with the FIN in the same packet).
+static inline ssize_t creactor_send(int fd, const void *bytes, size_t count, int more) {
+    return send(fd, bytes, count, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
 }
 
 /// sigset_t manipulation is macro-heavy in some libcs; keep it on the C side.
@@ -294,6 +300,13 @@ static inline int creactor_pidfd_signal(int pidfd, int signal_number) {
 static inline int creactor_unread_bytes(int fd) {
     int count = 0;
     if (ioctl(fd, FIONREAD, &count) < 0) return -1;
+    return count;
+}
+
+/// Bytes written to a socket that the kernel has not yet sent (SIOCOUTQNSD, 0x894B in linux/sockios.h).
+static inline int creactor_unsent_bytes(int fd) {
+    int count = 0;
+    if (ioctl(fd, 0x894B, &count) < 0) return -1;
     return count;
 }
 

@@ -35,6 +35,8 @@ public final class FakeTransport: Transport {
     public private(set) var isReadingPaused = false
     /// The server shut its write side (`shutdown(SHUT_WR)`): it has sent its last byte.
     public private(set) var isWriteShutdown = false
+    /// `outputEndsStream()` was called: the server closes as soon as its output is out.
+    public private(set) var isOutputEndingStream = false
     /// The server got `wouldBlock` and waits to hear that it can write again.
     public private(set) var isAwaitingWritable = false
     /// Bytes sent by the peer while reading was paused, delivered on resume.
@@ -194,6 +196,12 @@ public final class FakeTransport: Transport {
     /// The server shuts its write side.
     public func shutdownWrite() {
         isWriteShutdown = true
+    }
+
+    /// The server promised to end the stream once its output is out (a real socket then holds the
+    /// last partial segment back so the FIN leaves with it); bytes written here are delivered as ever.
+    public func outputEndsStream() {
+        isOutputEndingStream = true
     }
 
     /// The server closes the connection; the delegate is released.

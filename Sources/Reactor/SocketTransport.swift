@@ -26,6 +26,8 @@ public final class SocketTransport: Transport, EventHandler {
     /// Read returned 0 or failed: reading is over for good.
     private var isInputFinished = false
     private var isAwaitingWritable = false
+    /// `outputEndsStream()` was called: writes carry MSG_MORE.
+    private var isEndingStream = false
 
     public var delegate: TransportDelegate? {
         get { strongDelegate }
@@ -177,7 +179,8 @@ public final class SocketTransport: Transport, EventHandler {
     public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult {
         let fd = try openFD("send")
         if bytes.isEmpty { return .processed(0) }
-        return try ioCall("send") { send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL)) }
+        let more: Int32 = isEndingStream ? 1 : 0
+        return try ioCall("send") { creactor_send(fd, bytes.baseAddress, bytes.count, more) }
     }
 
     /// sendmsg(2) with MSG_NOSIGNAL (a writev that cannot raise SIGPIPE), through the loop's
@@ -194,7 +197,8 @@ public final class SocketTransport: Transport, EventHandler {
             count += 1
         }
         if count == 0 { return .processed(0) }
-        return try ioCall("sendmsg") { creactor_sendv(fd, iovecs, Int32(count)) }
+        let more: Int32 = isEndingStream ? 1 : 0
+        return try ioCall("sendmsg") { creactor_sendv(fd, iovecs, Int32(count), more) }
     }
 
     /// sendfile(2) of `range` of `file`. `.processed(0)` for a non-empty range means the file ended
@@ -205,6 +209,12 @@ public final class SocketTransport: Transport, EventHandler {
         var offset = off_t(range.lowerBound)
         let input = file.rawValue
         return try ioCall("sendfile") { CReactor.sendfile(fd, input, &offset, range.count) }
+    }
+
+    /// From now on writes carry MSG_MORE: the kernel holds the last partial segment until `close()`
+    /// or `shutdownWrite()` sends it with the FIN (one packet, not two). sendfile is unaffected.
+    public func outputEndsStream() {
+        isEndingStream = true
     }
 
     /// shutdown(SHUT_WR): the peer sees end of stream; reading goes on.

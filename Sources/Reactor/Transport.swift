@@ -13,6 +13,11 @@ public protocol Transport: AnyObject {
     func awaitWritable()
     /// shutdown(SHUT_WR): the peer sees end of stream; reading goes on.
     func shutdownWrite()
+    /// The owner will close (or shut down writing) as soon as what it writes from now on is out.
+    /// A socket then holds back its last partial segment, so that the FIN leaves with it: one packet
+    /// fewer per connection for both ends. Only a promise to end the stream may call this: the held
+    /// bytes go out when the stream ends (or when more is written), not before.
+    func outputEndsStream()
     /// Closes; the delegate is told nothing more and is released.
     func close()
 }
@@ -31,6 +36,10 @@ public protocol TransportDelegate: AnyObject {
     func transportWritable()
     /// A read or write failed (ECONNRESET, EPIPE...). The owner closes the transport.
     func transportFailed(_ error: SystemError)
+}
+
+extension Transport {
+    public func outputEndsStream() {}
 }
 
 extension TransportDelegate {

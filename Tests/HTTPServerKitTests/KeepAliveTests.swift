@@ -50,6 +50,34 @@ import Testing
         }
     }
 
+    /// A connection that closes after its response either lingers (shuts its write side, reads what
+    /// may still come) or, when the client itself said it closes and nothing is left unread, lets
+    /// its last bytes leave with the FIN (`outputEndsStream`). A connection kept alive does neither:
+    /// a held-back segment there would stall the response.
+    @Test(arguments: matrix)
+    func closingConnectionsEndTheStreamWithTheirOutput(_ c: Case) throws {
+        let server = try HTTPServer(address: ("127.0.0.1", 0), configuration: ServerConfiguration(),
+                                    logDestination: .discard, bindAndActivate: false, clock: ManualClock(),
+                                    wallClock: { 1_795_000_000 },
+                                    handlerFactory: { c.protocol11 ? HelloHandler() : Hello10Handler() })
+        let transport = FakeTransport()
+        server.serveConnection(over: transport, peer: nil)
+        var request = "GET / \(c.requestVersion)\r\nHost: x\r\n"
+        if let connection = c.connection { request += "Connection: \(connection)\r\n" }
+        transport.send(request + "\r\n")
+        #expect(String(decoding: transport.written, as: UTF8.self).hasSuffix("Hello, World!"))
+        if c.keepsAlive {
+            #expect(!transport.isOutputEndingStream)
+            #expect(!transport.isWriteShutdown && !transport.isClosed)
+        } else {
+            let clientSaidClose = c.connection?.lowercased().contains("close") ?? false
+                || (c.requestVersion == "HTTP/1.0" && c.connection == nil)
+            #expect(transport.isOutputEndingStream == clientSaidClose)
+            #expect(transport.isClosed == clientSaidClose)
+            #expect(transport.isWriteShutdown == !clientSaidClose)  // lingering
+        }
+    }
+
     final class CountingHandler: BaseHTTPRequestHandler {
         override var protocolVersion: String { "HTTP/1.1" }
         var served = 0

@@ -187,6 +187,32 @@ extension ReactorTests {
         server.close(); client.close(); listener.close()
     }
 
+    /// `outputEndsStream()`: the last bytes wait in the kernel and leave with the FIN at close, and
+    /// the peer gets all of them, then the end of the stream.
+    @Test func outputThatEndsTheStreamLeavesWithTheFin() throws {
+        let loop = try EventLoop()
+        let (server, client, listener) = try connectedPair(loop)
+        server.delegate = Recorder()
+        try server.start()
+        let clientEvents = Recorder()
+        clientEvents.onEnd = { _ in loop.stop() }
+        client.delegate = clientEvents
+        try client.start()
+        let response = bytes("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        let serverFD = server.fd
+        server.outputEndsStream()
+        #expect(try response.withUnsafeBytes { try server.write($0) } == .processed(response.count))
+        // Held back: a partial segment written with MSG_MORE is not sent until the stream ends...
+        #expect(creactor_unsent_bytes(serverFD) == Int32(response.count))
+        #expect(creactor_unread_bytes(client.fd) == 0)
+        server.close()
+        // ...and then it is, with the end of the stream.
+        #expect(try runLoop(loop))
+        #expect(clientEvents.received == response)
+        #expect(clientEvents.endOfInputCount == 1)
+        client.close(); listener.close()
+    }
+
     @Test func transportFailedOnReset() throws {
         let loop = try EventLoop()
         let (server, client, listener) = try connectedPair(loop)
