@@ -333,7 +333,10 @@ def parse_wrk(text):
             res["errors"] += int(s.split(":")[1])
         elif s.endswith("%") is False and len(s.split()) == 2 and s.split()[0].endswith("%"):
             pct, val = s.split()
-            res["latency_us"]["p" + pct.rstrip("%")] = to_seconds(val) * 1e6
+            us = to_seconds(val) * 1e6
+            # wrk prints 0.00us for a percentile it failed to find (seen with pipelining at ~900k
+            # req/s: its histogram walk ends short of the rank): no figure rather than a false zero.
+            res["latency_us"]["p" + pct.rstrip("%")] = us if us > 0 else None
         elif s.startswith("Requests/sec:"):
             res["rps"] = float(s.split(":")[1])
     if "rps" not in res and res["duration_s"]:
