@@ -29,6 +29,9 @@ public struct Interest: OptionSet, Hashable, Sendable {
     /// edge-triggered), so that a socket whose reading is paused still hears that its client left,
     /// without the level-triggered spin an unread hang-up would cause.
     public static let hangup = Interest(rawValue: 4)
+    /// With `.read` or `.write`: edge-triggered (EPOLLET). The handler must then read until a short
+    /// read (or EAGAIN), since the same data is not reported twice.
+    public static let edge = Interest(rawValue: 8)
     public static let none: Interest = []
 }
 

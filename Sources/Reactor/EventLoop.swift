@@ -129,6 +129,17 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         slots[index].interest = interest
     }
 
+    /// EPOLL_CTL_MOD with the unchanged interest: epoll looks at the descriptor again and reports it
+    /// if it is ready. An edge-triggered handler uses it when it stops before the descriptor is
+    /// drained, or wants to hear about a readiness it has no edge for.
+    func rearm(_ registration: Registration) throws(SystemError) {
+        let index = Int(registration.fd)
+        precondition(isCurrent(registration), "rearm: stale registration for descriptor \(registration.fd)")
+        let interest = slots[index].interest
+        if interest.isEmpty { return }
+        try epollControl(EPOLL_CTL_MOD, registration, interest)
+    }
+
     /// Removes `registration` and releases its handler; events already fetched for it are dropped.
     /// Harmless if it is already deregistered. Call before closing the descriptor. With
     /// `descriptorClosing`, the caller closes the descriptor right after (and holds no duplicate of
@@ -166,6 +177,9 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         if interest.contains(.read) { bits |= EventLoop.epollIn }
         if interest.contains(.write) { bits |= EventLoop.epollOut }
         if interest.contains(.hangup) && !interest.contains(.read) { bits |= EventLoop.epollRdHup | EventLoop.epollET }
+        // Edge-triggered reading also asks for EPOLLRDHUP: a FIN that arrives with the last bytes
+        // brings no edge of its own, so the reader must learn of it from this event.
+        if interest.contains(.edge) { bits |= interest.contains(.read) ? EventLoop.epollET | EventLoop.epollRdHup : EventLoop.epollET }
         var event = creactor_make_event(bits, registration.token)
         epollControlCount += 1
         _ = try systemCall("epoll_ctl") { epoll_ctl(epollFD, op, registration.fd, &event) }
@@ -242,6 +256,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
             let slot = Int(registration.fd)
             // Held locally: the handler may deregister itself, releasing the table's reference.
             let handler = slots[slot].handler!
+            eventReportsPeerClosed = flags & (EventLoop.epollRdHup | EventLoop.epollHup | EventLoop.epollErr) != 0
             if flags & (EventLoop.epollIn | EventLoop.epollHup | EventLoop.epollErr | EventLoop.epollRdHup) != 0,
                slots[slot].interest.contains(.read) {
                 handler.readable()
@@ -256,6 +271,10 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
             }
         }
     }
+
+    /// While a handler is called from `dispatch`: the event said the peer closed (EPOLLRDHUP, HUP or
+    /// ERR), so an edge-triggered reader must read on to the end of the stream.
+    @exclusivity(unchecked) private(set) var eventReportsPeerClosed = false
 
     /// Ends `run()` after the current wake-up. Loop thread only; from elsewhere use `execute { loop.stop() }`.
     public func stop() { isStopping = true }

@@ -104,7 +104,7 @@ extension ReactorTests {
         let serverEvents = Recorder()
         server.delegate = serverEvents
         try server.start()
-        #expect(server.currentInterest == .read)
+        #expect(server.currentInterest == [.read, .edge])
 
         // Fill the socket: the client does not read yet.
         let chunk = [UInt8](repeating: 0x78, count: 256 * 1024)
@@ -115,10 +115,11 @@ extension ReactorTests {
             if case .processed(let n) = result { sent += n } else { blocked = true; break }
         }
         #expect(blocked)
-        // EPOLLOUT only once asked for.
-        #expect(server.currentInterest == .read)
+        // EPOLLOUT only once asked for (a new socket's writable edge would wake the loop for
+        // nothing); then it stays armed.
+        #expect(server.currentInterest == [.read, .edge])
         server.awaitWritable()
-        #expect(server.currentInterest == [.read, .write])
+        #expect(server.currentInterest == [.read, .write, .edge])
 
         let clientEvents = Recorder()
         client.delegate = clientEvents
@@ -128,9 +129,25 @@ extension ReactorTests {
         try client.start()  // now the peer reads
         #expect(try runLoop(loop))
         #expect(serverEvents.writableCount == 1)
-        // Disarmed after delivering once.
-        #expect(server.currentInterest == .read)
+        #expect(server.currentInterest == [.read, .write, .edge])
         #expect(received > 0)
+
+        // Blocked again: waiting for the next edge costs no epoll_ctl.
+        serverEvents.onWritable = { _ in loop.stop() }
+        clientEvents.onBytes = { _, _ in }
+        client.pauseReading()
+        blocked = false
+        for _ in 0..<1000 {
+            let result = try chunk.withUnsafeBytes { try server.write($0) }
+            if case .wouldBlock = result { blocked = true; break }
+        }
+        #expect(blocked)
+        let controls = loop.epollControlCount
+        server.awaitWritable()
+        #expect(loop.epollControlCount == controls)
+        client.resumeReading()
+        #expect(try runLoop(loop))
+        #expect(serverEvents.writableCount == 2)
         server.close(); client.close(); listener.close()
     }
 
@@ -141,7 +158,7 @@ extension ReactorTests {
         server.delegate = recorder
         try server.start()
         server.pauseReading()
-        #expect(server.currentInterest == .hangup, "paused: no reading, but a hang-up is still heard")
+        #expect(server.currentInterest == [.hangup, .edge], "paused: no reading, but a hang-up is still heard")
         _ = try bytes("ping").withUnsafeBytes { try client.write($0) }
         // Several wake-ups while paused: nothing may arrive (and the loop must not spin on it).
         var ticks = 0
@@ -153,7 +170,7 @@ extension ReactorTests {
                 loop.arm(ticker, after: .milliseconds(5))
             } else {
                 server.resumeReading()
-                #expect(server.currentInterest == .read)
+                #expect(server.currentInterest == [.read, .edge])
             }
         }
         loop.arm(ticker, after: .milliseconds(5))
@@ -182,7 +199,7 @@ extension ReactorTests {
         #expect(try runLoop(loop))
         #expect(serverEvents.received == bytes("last"))
         #expect(serverEvents.endOfInputCount == 1)
-        #expect(server.currentInterest == [])  // stopped reading
+        #expect(server.currentInterest == [.edge])  // stopped reading
         #expect(clientEvents.received == bytes("bye"))
         server.close(); client.close(); listener.close()
     }
@@ -294,8 +311,61 @@ extension ReactorTests {
         #expect(loop.epollControlCount == base + 1)
         server.resumeReading(); server.resumeReading()
         #expect(loop.epollControlCount == base + 2)
+        // Arms EPOLLOUT: one EPOLL_CTL_MOD, which also has epoll look at the (writable) socket.
         server.awaitWritable(); server.awaitWritable()
         #expect(loop.epollControlCount == base + 3)
+        server.close(); client.close(); listener.close()
+    }
+
+    /// awaitWritable() with no EAGAIN before it: the socket is already writable and no edge is
+    /// coming, yet `transportWritable()` must still be delivered.
+    @Test func awaitWritableOnAnIdleSocketIsDelivered() throws {
+        let loop = try EventLoop()
+        let (server, client, listener) = try connectedPair(loop)
+        let events = Recorder()
+        events.onWritable = { _ in loop.stop() }
+        server.delegate = events
+        try server.start()
+        // Let the first wake-up consume the edge of a freshly registered, writable socket.
+        let tick = Timer { server.awaitWritable() }
+        loop.arm(tick, after: .milliseconds(20))
+        #expect(try runLoop(loop))
+        #expect(events.writableCount == 1)
+        server.close(); client.close(); listener.close()
+    }
+
+    /// Bytes and the end of the stream that arrive together bring one edge: both are delivered.
+    @Test func bytesAndEndOfStreamInOneEdgeAreBothDelivered() throws {
+        let loop = try EventLoop()
+        let (server, client, listener) = try connectedPair(loop)
+        let events = Recorder()
+        events.onEnd = { _ in loop.stop() }
+        server.delegate = events
+        _ = try bytes("GET / HTTP/1.0\r\n\r\n").withUnsafeBytes { try client.write($0) }
+        client.shutdownWrite()
+        usleep(10_000)  // both are in the socket before epoll first looks at it
+        try server.start()
+        #expect(try runLoop(loop))
+        #expect(events.received == bytes("GET / HTTP/1.0\r\n\r\n"))
+        #expect(events.endOfInputCount == 1)
+        server.close(); client.close(); listener.close()
+    }
+
+    /// More than one read buffer waiting: all of it arrives, a buffer per wake-up, though no new
+    /// edge announces what the first read left behind.
+    @Test func moreThanABufferInTheSocketIsAllRead() throws {
+        let loop = try EventLoop(readBufferSize: 1024)
+        let (server, client, listener) = try connectedPair(loop)
+        let events = Recorder()
+        let payload = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        events.onBytes = { r, _ in if r.received.count == payload.count { loop.stop() } }
+        server.delegate = events
+        _ = try payload.withUnsafeBytes { try client.write($0) }
+        usleep(10_000)
+        try server.start()
+        #expect(try runLoop(loop))
+        #expect(events.received.count == payload.count)
+        #expect(events.received.elementsEqual(payload))
         server.close(); client.close(); listener.close()
     }
 
