@@ -255,7 +255,9 @@ final class HTTPConnection: TransportDelegate {
             case .dispatching:
                 return offset
             }
-            if output.count > context.configuration.outputHighWatermark {
+            // More requests waiting behind a large response: parse no further until it drains.
+            // (With nothing left to parse, flushOutput decides, after it has tried to write.)
+            if offset < buffer.count && output.count > context.configuration.outputHighWatermark {
                 pauseForOutput()
                 return offset
             }

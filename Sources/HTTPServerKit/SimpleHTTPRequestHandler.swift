@@ -166,7 +166,28 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
             sendError(400, message: "Bad request: NUL byte in path")
             return nil
         }
-        if Self.fileType(path, followLinks: true) == S_IFDIR {
+        // Opened first and asked with fstat whether it is a directory: open, fstat (nginx's two
+        // calls) rather than Python's stat, open, fstat. O_NONBLOCK: opening a FIFO must not block
+        // the reactor (it is refused below). A directory that cannot be opened (no read permission)
+        // is still told apart by stat, so that it is answered as Python answers it.
+        var fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        var st = stat()
+        let isDirectory: Bool
+        if fd >= 0 {
+            guard fstat(fd, &st) == 0 else {
+                close(fd)
+                sendError(404, message: "File not found")
+                return nil
+            }
+            isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
+            if isDirectory {
+                close(fd)
+                fd = -1
+            }
+        } else {
+            isDirectory = Self.fileType(path, followLinks: true) == S_IFDIR
+        }
+        if isDirectory {
             switch PathTranslation.directoryRedirect(for: self.path) {
             case .redirect(let location):
                 sendResponse(301)
@@ -181,6 +202,11 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
                 let base = path.hasSuffix("/") ? path : path + "/"
                 if let index = indexPages.first(where: { Self.fileType(base + $0, followLinks: true) == S_IFREG }) {
                     path = base + index
+                    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+                    if fd >= 0 && fstat(fd, &st) != 0 {
+                        close(fd)
+                        fd = -1
+                    }
                 } else {
                     return listDirectory(path)
                 }
@@ -189,17 +215,15 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
         let contentType = guessType(path)
         // Issue17324: a trailing slash on a file is 404, whatever the OS would make of it.
         if path.hasSuffix("/") {
+            if fd >= 0 { close(fd) }
             sendError(404, message: "File not found")
             return nil
         }
-        // O_NONBLOCK: opening a FIFO must not block the reactor (it is refused just below).
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             sendError(404, message: "File not found")
             return nil
         }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
             sendError(404, message: "File not found")
             return nil

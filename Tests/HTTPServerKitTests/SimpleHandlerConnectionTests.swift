@@ -51,6 +51,47 @@ import Testing
         #expect(r.headers["Server"] == "SimpleHTTP/0.6 " + r.headers["Server"]!.split(separator: " ").last!)
     }
 
+    final class Simple11: SimpleHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+    }
+
+    /// The head of a file response is written so that it can leave with the file's first bytes
+    /// (MSG_MORE on a socket), and only when file bytes do follow: an empty file, a HEAD, a 304
+    /// must not hold their head back.
+    @Test func headWaitsForTheFileOnlyWhenFileBytesFollow() throws {
+        let f = try Fixture()
+        let cases: [(String, [String], Int)] = [
+            ("GET /text.txt", [], 1), ("GET /empty.txt", [], 0), ("HEAD /text.txt", [], 0),
+            ("GET /text.txt", ["Range: bytes=0-1,4-5"], 2), ("GET /text.txt", ["If-None-Match: \"6553f100.0-1b\""], 0),
+        ]
+        for (line, headers, expected) in cases {
+            let client = try f.client()
+            _ = try client.send("\(line) HTTP/1.0\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n")
+            #expect(client.transport.callCounts["writev-file-follows", default: 0] == expected, "\(line) \(headers)")
+        }
+    }
+
+    /// Over a real socket on a connection kept alive (no close to push held bytes out), every kind
+    /// of file response arrives whole: the empty file, ranges, HEAD, the 1 MiB file.
+    @Test func fileResponsesArriveWholeOnAKeptAliveSocket() throws {
+        let f = try Fixture()
+        let directory = f.tree.served
+        let client = try TestClient(mode: .loopback, handlerFactory: { Simple11(directory: directory) })
+        let large = try #require(FileManager.default.contents(atPath: directory + "/large.bin"))
+        for _ in 0..<2 {
+            let empty = try client.send("GET /empty.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(empty.status == 200 && empty.body.isEmpty)
+            let text = try client.send("GET /text.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(text.body == Self.text)
+            let head = try client.send("HEAD /text.txt HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(head.status == 200 && head.headers["Content-Length"] == String(Self.text.count))
+            let ranges = try client.send("GET /text.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1,4-5\r\n\r\n")
+            #expect(ranges.status == 206)
+            let whole = try client.send("GET /large.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(whole.body.count == large.count && whole.body.elementsEqual(large))
+        }
+    }
+
     static let singleRanges: [(String, Range<Int>)] = [
         ("bytes=0-4", 0..<5), ("bytes=7-", 7..<27), ("bytes=-6", 21..<27), ("bytes=20-1000", 20..<27), ("bytes=0-0", 0..<1),
     ]
