@@ -3,7 +3,7 @@ import Synchronization
 
 /// The single-threaded epoll reactor.
 ///
-/// Level-triggered epoll, a registration table indexed by descriptor with a generation number packed
+/// Level-triggered epoll by default (sockets ask for edge-triggered, `Interest.edge`), a registration table indexed by descriptor with a generation number packed
 /// into `epoll_event.data.u64` (so an event for a descriptor that was closed and reused within the
 /// same wake-up is dropped, never delivered to the new owner), a timer heap whose nearest deadline
 /// is epoll_wait's timeout (no timers: it sleeps indefinitely), and an eventfd for `execute(_:)`.

@@ -2,7 +2,8 @@ import CReactor
 
 /// The read end of a pipe on the loop: a child process's standard output or standard error.
 ///
-/// Nonblocking and level-triggered like `SocketTransport`: one `read` into the loop's shared
+/// Nonblocking and level-triggered (sockets are edge-triggered; a pipe has one reader and no
+/// ordering among peers to keep): one `read` into the loop's shared
 /// buffer per readable event, so a chatty child cannot starve the loop's other descriptors, and a
 /// paused reader holds nothing in memory — the child blocks on a full pipe instead (backpressure).
 /// At end of file, or on a read error, the reader deregisters and closes its descriptor before it
