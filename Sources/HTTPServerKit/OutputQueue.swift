@@ -206,7 +206,6 @@ struct OutputQueue {
     private func writeBytes(to transport: Transport) throws(SystemError) -> IOResult {
         var gathered = 0
         var index = first
-        var fileFollows = false
         var buffers = (UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0),
                        UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0),
                        UnsafeRawBufferPointer(start: nil, count: 0), UnsafeRawBufferPointer(start: nil, count: 0),
@@ -233,18 +232,13 @@ struct OutputQueue {
                     }
                 case .empty:
                     break
-                case .file(let region):
-                    // Stop at a file; a head just before it may wait for its first bytes.
-                    fileFollows = !region.range.isEmpty
-                    index = segments.count
+                case .file:
+                    index = segments.count  // stop at a file
                     continue
                 }
                 index += 1
             }
             if gathered == 0 { return .processed(0) }
-            if fileFollows {
-                return try transport.write(vectored: UnsafeBufferPointer(rebasing: slots[0..<gathered]), fileFollows: true)
-            }
             if gathered == 1 { return try transport.write(slots[0]) }
             return try transport.write(vectored: UnsafeBufferPointer(rebasing: slots[0..<gathered]))
         }

@@ -42,8 +42,7 @@ public final class FakeTransport: Transport {
     /// Bytes sent by the peer while reading was paused, delivered on resume.
     public private(set) var heldInput: [UInt8] = []
     private var heldEndOfInput = false
-    /// System calls the server made, by name: `write`, `writev`, `sendfile`; `writev-file-follows`
-    /// counts the gathering writes made just before a `sendfile` (also counted as `writev`).
+    /// System calls the server made, by name: `write`, `writev`, `sendfile`.
     public private(set) var callCounts: [String: Int] = [:]
 
     /// Told of every byte the peer sends (before the server gets it): how a ``TestClient`` knows
@@ -152,14 +151,6 @@ public final class FakeTransport: Transport {
             left -= part
         }
         return .processed(n)
-    }
-
-    /// A gathering write of bytes that a `sendFile` follows (a socket holds them back with MSG_MORE
-    /// to send them with the file's first bytes): counted as `writev-file-follows`, delivered as any.
-    public func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>,
-                      fileFollows: Bool) throws(SystemError) -> IOResult {
-        if fileFollows { callCounts["writev-file-follows", default: 0] += 1 }
-        return try write(vectored: buffers)
     }
 
     /// The server's `sendfile(2)`: reads the file region (at most 1 MiB a call, as a socket buffer

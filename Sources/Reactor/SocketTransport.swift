@@ -239,13 +239,6 @@ public final class SocketTransport: Transport, EventHandler {
     /// sendmsg(2) with MSG_NOSIGNAL (a writev that cannot raise SIGPIPE), through the loop's
     /// preallocated iovec array; at most IOV_MAX buffers go out per call (the rest is a short write).
     public func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SystemError) -> IOResult {
-        try write(vectored: buffers, fileFollows: false)
-    }
-
-    /// `fileFollows`: MSG_MORE, so that the bytes wait for the `sendFile` that comes next and leave
-    /// with its first bytes (the kernel sends what is held with the file's last page).
-    public func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>,
-                      fileFollows: Bool) throws(SystemError) -> IOResult {
         let fd = try openFD("sendmsg")
         guard let loop else { throw SystemError(call: "sendmsg", errno: EBADF) }
         let iovecs = loop.iovecs
@@ -257,7 +250,7 @@ public final class SocketTransport: Transport, EventHandler {
             count += 1
         }
         if count == 0 { return .processed(0) }
-        let more: Int32 = isEndingStream || fileFollows ? 1 : 0
+        let more: Int32 = isEndingStream ? 1 : 0
         return noting(try ioCall("sendmsg") { creactor_sendv(fd, iovecs, Int32(count), more) })
     }
 

@@ -5,10 +5,6 @@ public protocol Transport: AnyObject {
     func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult
     /// One gathering write (writev) of several buffers.
     func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SystemError) -> IOResult
-    /// As `write(vectored:)`, for bytes that a `sendFile` follows at once: a socket holds the last
-    /// partial segment back (MSG_MORE), so that a response head leaves in the same packet as the
-    /// file's first bytes. Only with a non-empty `sendFile` to come, which sends what was held.
-    func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>, fileFollows: Bool) throws(SystemError) -> IOResult
     /// sendfile(2) of `range` of `fd`.
     func sendFile(_ fd: borrowing FileDescriptor, range: Range<Int>) throws(SystemError) -> IOResult
     func pauseReading()
@@ -44,11 +40,6 @@ public protocol TransportDelegate: AnyObject {
 
 extension Transport {
     public func outputEndsStream() {}
-
-    public func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>,
-                      fileFollows: Bool) throws(SystemError) -> IOResult {
-        try write(vectored: buffers)
-    }
 }
 
 extension TransportDelegate {

@@ -55,24 +55,8 @@ import Testing
         override var protocolVersion: String { "HTTP/1.1" }
     }
 
-    /// The head of a file response is written so that it can leave with the file's first bytes
-    /// (MSG_MORE on a socket), and only when file bytes do follow: an empty file, a HEAD, a 304
-    /// must not hold their head back.
-    @Test func headWaitsForTheFileOnlyWhenFileBytesFollow() throws {
-        let f = try Fixture()
-        let cases: [(String, [String], Int)] = [
-            ("GET /text.txt", [], 1), ("GET /empty.txt", [], 0), ("HEAD /text.txt", [], 0),
-            ("GET /text.txt", ["Range: bytes=0-1,4-5"], 2), ("GET /text.txt", ["If-None-Match: \"6553f100.0-1b\""], 0),
-        ]
-        for (line, headers, expected) in cases {
-            let client = try f.client()
-            _ = try client.send("\(line) HTTP/1.0\r\n" + headers.map { $0 + "\r\n" }.joined() + "\r\n")
-            #expect(client.transport.callCounts["writev-file-follows", default: 0] == expected, "\(line) \(headers)")
-        }
-    }
-
-    /// Over a real socket on a connection kept alive (no close to push held bytes out), every kind
-    /// of file response arrives whole: the empty file, ranges, HEAD, the 1 MiB file.
+    /// Over a real socket on a connection kept alive, every kind of file response arrives whole:
+    /// the empty file, ranges, HEAD, the large file.
     @Test func fileResponsesArriveWholeOnAKeptAliveSocket() throws {
         let f = try Fixture()
         let directory = f.tree.served
