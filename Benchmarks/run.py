@@ -424,8 +424,32 @@ def run_load_rusage(argv, parse):
     return res
 
 
+def core_busy_ticks(cpu):
+    """Busy clock ticks of one core so far (/proc/stat: all but idle and iowait)."""
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith(f"cpu{cpu} "):
+                v = [int(x) for x in line.split()[1:]]
+                return sum(v) - v[3] - v[4]
+    return 0
+
+
+def settle(cpu, limit_s=5.0):
+    """Waits until the server core is quiet (at most one busy tick in 100 ms), so that a peer still
+    busy with the previous round (Python's threads winding down 256 connections) does not run
+    during this one. Returns the seconds waited."""
+    start = time.time()
+    while time.time() - start < limit_s:
+        b0 = core_busy_ticks(cpu)
+        time.sleep(0.1)
+        if core_busy_ticks(cpu) - b0 <= 1:
+            break
+    return time.time() - start
+
+
 def measured_run(srv, client, bins, sc, duration, workdir):
     argv, parse = load_command(client, bins, sc, srv.port, duration, workdir)
+    settled = settle(SERVER_CPU)
     try:
         t0 = proc_cpu_ticks(srv.pid)
         res = run_load_rusage(argv, parse)
@@ -436,6 +460,7 @@ def measured_run(srv, client, bins, sc, duration, workdir):
     reqs = res.get("requests", 0)
     cpu_us = (t1 - t0) * 1e6 / CLK_TCK
     res["server_cpu_us"] = cpu_us
+    res["settle_s"] = round(settled, 2)
     res["cpu_us_per_req"] = cpu_us / reqs if reqs else None
     res["client_cpu_us_per_req"] = res["client_cpu_s"] * 1e6 / reqs if reqs else None
     try:
