@@ -749,9 +749,6 @@ final class HTTPConnection: TransportDelegate {
         }
     }
 
-    /// RFC 9112 §9.6: closing at once while the client may still be sending would reset the
-    /// connection and can destroy the response in flight; shut the write side first, then read and
-    /// discard until the client closes (or a short timeout).
     /// After its last response the connection closes at once, without lingering: a client that said
     /// it closes, and sent nothing we left unread, will not send more (nginx decides the same way);
     /// nor will one that has already closed its side.
@@ -759,10 +756,10 @@ final class HTTPConnection: TransportDelegate {
         peerClosedInput || (clientAskedToClose && !leftInputUnread)
     }
 
+    /// RFC 9112 §9.6: closing at once while the client may still be sending would reset the
+    /// connection and can destroy the response in flight; shut the write side first, then read and
+    /// discard until the client closes (or a short timeout).
     private func startLingering() {
-        // Lingering guards against a reset destroying the response when the client may still be
-        // sending. A client that said it closes, and sent nothing we left unread, will not
-        // (nginx decides the same way); nor will one that has already closed its side.
         if closesWithoutLingering {
             close()
             return

@@ -3,10 +3,11 @@ import Synchronization
 
 /// The single-threaded epoll reactor.
 ///
-/// Level-triggered epoll by default (sockets ask for edge-triggered, `Interest.edge`), a registration table indexed by descriptor with a generation number packed
-/// into `epoll_event.data.u64` (so an event for a descriptor that was closed and reused within the
-/// same wake-up is dropped, never delivered to the new owner), a timer heap whose nearest deadline
-/// is epoll_wait's timeout (no timers: it sleeps indefinitely), and an eventfd for `execute(_:)`.
+/// Level-triggered epoll by default (sockets ask for edge-triggered, `Interest.edge`), a
+/// registration table indexed by descriptor with a generation number packed into
+/// `epoll_event.data.u64` (so an event for a descriptor that was closed and reused within the same
+/// wake-up is dropped, never delivered to the new owner), a timer heap whose nearest deadline is
+/// epoll_wait's timeout (no timers: it sleeps indefinitely), and an eventfd for `execute(_:)`.
 ///
 /// Everything but `execute(_:)` and `inLoopThread` must be called on the loop thread (or before `run()`).
 /// The registration table owns its handlers (e.g. each `SocketTransport`) until they deregister.
@@ -179,7 +180,10 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         if interest.contains(.hangup) && !interest.contains(.read) { bits |= EventLoop.epollRdHup | EventLoop.epollET }
         // Edge-triggered reading also asks for EPOLLRDHUP: a FIN that arrives with the last bytes
         // brings no edge of its own, so the reader must learn of it from this event.
-        if interest.contains(.edge) { bits |= interest.contains(.read) ? EventLoop.epollET | EventLoop.epollRdHup : EventLoop.epollET }
+        if interest.contains(.edge) {
+            bits |= EventLoop.epollET
+            if interest.contains(.read) { bits |= EventLoop.epollRdHup }
+        }
         var event = creactor_make_event(bits, registration.token)
         epollControlCount += 1
         _ = try systemCall("epoll_ctl") { epoll_ctl(epollFD, op, registration.fd, &event) }
