@@ -120,6 +120,47 @@ import Testing
         #expect(Self.noSocketsHeld(onPort: port), "\(Self.heldSockets(onPort: port)) sockets still open")
     }
 
+    /// Edge-triggered sockets get no new edge for bytes a full read left behind: 4,000 pipelined
+    /// requests written at once (~160 KiB, several read buffers, with answers piling up past the
+    /// output high-water mark while the client does not read) are all answered, in order; then a
+    /// request and the client's FIN sent together are answered before the server closes.
+    @Test func aPipelinedBurstLargerThanTheReadBufferIsAllAnswered() throws {
+        let server = try HTTPServer(("127.0.0.1", 0), handler: HelloHandler.self, logDestination: .discard)
+        let thread = Thread { try? server.serveForever() }
+        thread.start()
+        defer { server.shutdown(); server.serverClose() }
+        let fd = Self.connect(port: server.serverPort)
+        defer { close(fd) }
+        let count = 4_000
+        let one = Array("GET /burst HTTP/1.1\r\nHost: localhost\r\nUser-Agent: loopback-test\r\n\r\n".utf8)
+        var burst = [UInt8]()
+        for _ in 0..<count { burst += one }
+        burst += Array("GET /last HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8)
+        // Written whole before anything is read: the server sees full reads and a growing backlog.
+        var sent = 0
+        while sent < burst.count {
+            let n = burst[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            sent += n
+        }
+        #expect(sent == burst.count)
+        shutdown(fd, Int32(SHUT_WR))
+        var received = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            received += chunk[0..<n]
+        }
+        let text = String(decoding: received, as: UTF8.self)
+        let responses = text.components(separatedBy: "HTTP/1.1 200 OK\r\n").count - 1
+        #expect(responses == count + 1)
+        #expect(text.hasSuffix("Hello, World!"))
+        #expect(!text.contains("HTTP/1.1 4") && !text.contains("HTTP/1.1 5"))
+    }
+
     @Test func shutdownFromAnotherThreadEndsServeForeverPromptly() throws {
         let server = try HTTPServer(("127.0.0.1", 0), handler: HelloHandler.self, logDestination: .discard)
         let returned = ManagedAtomicFlag()
