@@ -35,10 +35,8 @@ public final class PipeReader: EventHandler {
         self.loop = loop
         self.rawFD = fd
         do {
-            _ = try systemCall("fcntl") { creactor_set_nonblocking(fd) }
-            registration = try loop.register(fd, interest: [], handler: self)
+            registration = try loop.adoptPipe(fd, handler: self)
         } catch {
-            _ = CReactor.close(fd)
             rawFD = -1
             isClosed = true
             throw error

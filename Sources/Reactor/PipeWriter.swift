@@ -31,10 +31,8 @@ public final class PipeWriter: EventHandler {
         self.loop = loop
         self.rawFD = fd
         do {
-            _ = try systemCall("fcntl") { creactor_set_nonblocking(fd) }
-            registration = try loop.register(fd, interest: [], handler: self)
+            registration = try loop.adoptPipe(fd, handler: self)
         } catch {
-            _ = CReactor.close(fd)
             rawFD = -1
             isClosed = true
             throw error
@@ -156,6 +154,20 @@ public final class PipeWriter: EventHandler {
             try loop.modify(registration, interest: wanted ? .write : [])
         } catch {
             fail(error)
+        }
+    }
+}
+
+extension EventLoop {
+    /// Makes a pipe end nonblocking and registers it without interest (the reader or writer asks
+    /// for events later). On failure the descriptor is closed and the error thrown.
+    func adoptPipe(_ fd: Int32, handler: EventHandler) throws(SystemError) -> Registration {
+        do {
+            _ = try systemCall("fcntl") { creactor_set_nonblocking(fd) }
+            return try register(fd, interest: [], handler: handler)
+        } catch {
+            _ = CReactor.close(fd)
+            throw error
         }
     }
 }
