@@ -200,16 +200,25 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
                 return nil
             case .none:
                 let base = path.hasSuffix("/") ? path : path + "/"
-                if let index = indexPages.first(where: { Self.fileType(base + $0, followLinks: true) == S_IFREG }) {
-                    path = base + index
-                    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-                    if fd >= 0 && fstat(fd, &st) != 0 {
-                        close(fd)
-                        fd = -1
+                // Python's isfile test for each index page, made on the opened file itself; one that
+                // is a file but cannot be opened is still chosen (and answered 404, as Python does).
+                var index: String?
+                for name in indexPages {
+                    let candidate = open(base + name, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+                    if candidate >= 0 {
+                        if fstat(candidate, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG {
+                            fd = candidate
+                            index = name
+                            break
+                        }
+                        close(candidate)
+                    } else if Self.fileType(base + name, followLinks: true) == S_IFREG {
+                        index = name
+                        break
                     }
-                } else {
-                    return listDirectory(path)
                 }
+                guard let index else { return listDirectory(path) }
+                path = base + index
             }
         }
         let contentType = guessType(path)
