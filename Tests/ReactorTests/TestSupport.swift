@@ -70,6 +70,19 @@ func connectedPair(_ loop: EventLoop, host: String = "127.0.0.1") throws -> (ser
 
 func bytes(_ string: String) -> [UInt8] { Array(string.utf8) }
 
+/// The descriptors this process holds (/proc/self/fd), the one used to list them excepted.
+func openDescriptors() -> [Int32] {
+    guard let dir = opendir("/proc/self/fd") else { return [] }
+    defer { closedir(dir) }
+    let own = dirfd(dir)
+    var result: [Int32] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let fd = Int32(name), fd != own { result.append(fd) }
+    }
+    return result
+}
+
 func openDescriptorCount() -> Int {
     guard let dir = opendir("/proc/self/fd") else { return -1 }
     defer { closedir(dir) }
@@ -95,6 +108,9 @@ func runTestInChildProcess(filter: String, environment extra: [String]) throws -
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    // Nothing else may leak into the child: a socket of a test running beside this one would stay
+    // open there after that test closed it (its peer would never see the close).
+    for fd in openDescriptors() where fd > 2 { posix_spawn_file_actions_addclose(&actions, fd) }
     var pid: pid_t = 0
     let spawned = posix_spawn(&pid, "/proc/self/exe", &actions, nil, &argv, &environment)
     try #require(spawned == 0)
