@@ -1,14 +1,20 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// Modules carry the project's prefix: Swift module names are global in a user's build graph.
+// Dependencies point one way: http-server → CGI → static files → core → {HTTP/1 parser, reactor}.
+// `HTTPServerKit` is the umbrella a handler author imports: the core, static files and CGI.
 let package = Package(
     name: "swift-http-server",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "HTTPServerKit", targets: ["HTTPServerKit"]),
+        .library(name: "HTTPServerCore", targets: ["HTTPServerCore"]),
+        .library(name: "HTTPServerStaticFiles", targets: ["HTTPServerStaticFiles"]),
+        .library(name: "HTTPServerCGI", targets: ["HTTPServerCGI"]),
         .library(name: "HTTPServerTesting", targets: ["HTTPServerTesting"]),
-        .library(name: "HTTP1", targets: ["HTTP1"]),
-        .library(name: "Reactor", targets: ["Reactor"]),
+        .library(name: "HTTPServerHTTP1", targets: ["HTTPServerHTTP1"]),
+        .library(name: "HTTPServerReactor", targets: ["HTTPServerReactor"]),
         .executable(name: "http-server", targets: ["http-server"]),
     ],
     dependencies: [
@@ -16,25 +22,36 @@ let package = Package(
     ],
     targets: [
         // Header-only: exposes epoll, eventfd, timerfd, signalfd and sendfile from libc6-dev.
-        .systemLibrary(name: "CReactor", path: "Sources/CReactor"),
-        .target(name: "Reactor", dependencies: ["CReactor"]),
-        .target(name: "HTTP1"),
-        .target(name: "HTTPServerKit", dependencies: ["Reactor", "HTTP1"]),
-        .target(name: "HTTPServerTesting", dependencies: ["HTTPServerKit", "Reactor", "HTTP1"]),
+        .systemLibrary(name: "CHTTPServerReactor", path: "Sources/CHTTPServerReactor"),
+        .target(name: "HTTPServerReactor", dependencies: ["CHTTPServerReactor"]),
+        .target(name: "HTTPServerHTTP1"),
+        .target(name: "HTTPServerCore", dependencies: ["HTTPServerReactor", "HTTPServerHTTP1"]),
+        .target(name: "HTTPServerStaticFiles", dependencies: ["HTTPServerCore", "HTTPServerReactor", "HTTPServerHTTP1"]),
+        .target(
+            name: "HTTPServerCGI",
+            dependencies: ["HTTPServerStaticFiles", "HTTPServerCore", "HTTPServerReactor", "HTTPServerHTTP1"]
+        ),
+        .target(name: "HTTPServerKit", dependencies: ["HTTPServerCore", "HTTPServerStaticFiles", "HTTPServerCGI"]),
+        .target(name: "HTTPServerTesting", dependencies: ["HTTPServerKit", "HTTPServerReactor", "HTTPServerHTTP1"]),
         .executableTarget(
             name: "http-server",
             dependencies: [
                 "HTTPServerKit",
+                "HTTPServerReactor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "ReactorTests", dependencies: ["Reactor"]),
-        .testTarget(name: "HTTPServerTestingTests", dependencies: ["HTTPServerTesting", "HTTPServerKit"]),
-        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "HTTPServerReactorTests", dependencies: ["HTTPServerReactor"]),
+        .testTarget(name: "HTTPServerHTTP1Tests", dependencies: ["HTTPServerHTTP1"]),
+        // Core, static files, CGI and the command line, in folders that mirror Sources/.
         .testTarget(
             name: "HTTPServerKitTests",
-            dependencies: ["HTTPServerKit", "HTTPServerTesting", "Reactor", "HTTP1"]
+            dependencies: [
+                "HTTPServerKit", "HTTPServerCore", "HTTPServerStaticFiles", "HTTPServerCGI",
+                "HTTPServerTesting", "HTTPServerReactor", "HTTPServerHTTP1",
+            ]
         ),
+        .testTarget(name: "HTTPServerTestingTests", dependencies: ["HTTPServerTesting", "HTTPServerKit"]),
     ],
     swiftLanguageModes: [.v6]
 )

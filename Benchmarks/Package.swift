@@ -26,12 +26,12 @@ var targets: [Target] = [
         name: "BenchClient",
         dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]
     ),
-    // The load generator, on the project's Reactor.
+    // The load generator, on the project's reactor.
     .executableTarget(
         name: "bench",
         dependencies: [
             "BenchClient",
-            .product(name: "Reactor", package: "swift-http-server"),
+            .product(name: "HTTPServerReactor", package: "swift-http-server"),
             argumentParser,
         ]
     ),
@@ -55,7 +55,7 @@ var targets: [Target] = [
         name: "HTTP1Parser",
         dependencies: [
             .product(name: "Benchmark", package: "benchmark"),
-            .product(name: "HTTP1", package: "swift-http-server"),
+            .product(name: "HTTPServerHTTP1", package: "swift-http-server"),
         ],
         path: "Benchmarks/HTTP1Parser",
         plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -65,6 +65,7 @@ var targets: [Target] = [
         dependencies: [
             .product(name: "Benchmark", package: "benchmark"),
             .product(name: "HTTPServerKit", package: "swift-http-server"),
+            .product(name: "HTTPServerReactor", package: "swift-http-server"),
             .product(name: "HTTPServerTesting", package: "swift-http-server"),
         ],
         path: "Benchmarks/HelloAllocations",

@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 // libFuzzer targets for the request parser and the connection state machine. Built by Fuzz/run.sh
 // with `-sanitize=fuzzer,address -parse-as-library` applied to every module, the server's included,
-// so that coverage guides the fuzzer through HTTP1 and HTTPServerKit and ASan checks them.
+// so that coverage guides the fuzzer through the parser and the core and ASan checks them.
 import PackageDescription
 
 let package = Package(
@@ -13,13 +13,14 @@ let package = Package(
         .target(name: "FuzzSupport"),
         .executableTarget(
             name: "FuzzParser",
-            dependencies: ["FuzzSupport", .product(name: "HTTP1", package: "swift-http-server")]
+            dependencies: ["FuzzSupport", .product(name: "HTTPServerHTTP1", package: "swift-http-server")]
         ),
         .executableTarget(
             name: "FuzzConnection",
             dependencies: [
                 "FuzzSupport",
                 .product(name: "HTTPServerKit", package: "swift-http-server"),
+                .product(name: "HTTPServerReactor", package: "swift-http-server"),
                 .product(name: "HTTPServerTesting", package: "swift-http-server"),
             ]
         ),

@@ -1,5 +1,5 @@
 import Glibc
-import Reactor
+import HTTPServerReactor
 
 /// An in-memory socket: the server's connection writes into it, and a test plays the peer.
 ///

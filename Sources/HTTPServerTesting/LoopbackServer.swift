@@ -1,6 +1,6 @@
 import Glibc
 import HTTPServerKit
-import Reactor
+import HTTPServerReactor
 
 /// A real `HTTPServer` on 127.0.0.1 and a free port, running `serveForever()` on a thread of its
 /// own, for ``TestClient`` in loopback mode. Stopped (gracefully) when released.

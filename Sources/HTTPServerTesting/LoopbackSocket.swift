@@ -1,5 +1,5 @@
 import Glibc
-import Reactor
+import HTTPServerReactor
 
 /// The client end of a real TCP connection to 127.0.0.1, for ``TestClient`` in loopback mode.
 ///

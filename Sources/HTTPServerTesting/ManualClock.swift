@@ -1,4 +1,4 @@
-import Reactor
+import HTTPServerReactor
 
 /// A clock that moves only when told to, so that timeouts are tested without sleeping.
 ///

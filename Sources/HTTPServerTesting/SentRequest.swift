@@ -1,6 +1,6 @@
-import HTTP1
+import HTTPServerHTTP1
 
-/// A request a ``TestClient`` sent, as the server's own parser (`HTTP1.RequestParser`, with the
+/// A request a ``TestClient`` sent, as the server's own parser (`HTTPServerHTTP1.RequestParser`, with the
 /// server's limits) reads it.
 ///
 /// The client parses what it sends so that it knows exactly which response answers which request:

@@ -1,5 +1,5 @@
 import HTTPServerKit
-import Reactor
+import HTTPServerReactor
 
 extension TestClient {
     // MARK: Playing the peer

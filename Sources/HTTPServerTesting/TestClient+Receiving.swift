@@ -1,4 +1,4 @@
-import Reactor
+import HTTPServerReactor
 
 extension TestClient {
     // MARK: Receiving

@@ -1,5 +1,5 @@
 import HTTPServerKit
-import Reactor
+import HTTPServerReactor
 
 /// A client talking to a handler through a server's real connection state machine, over an
 /// in-memory socket (no network, no threads, no sleeping: everything happens inside each call) or,

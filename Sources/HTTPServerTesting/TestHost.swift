@@ -1,5 +1,5 @@
 import HTTPServerKit
-import Reactor
+import HTTPServerReactor
 
 /// The server behind one or more ``TestClient``s: an in-memory server on a ``ManualClock``, or a
 /// real one on a loopback port. Its connections share its clock and its log.

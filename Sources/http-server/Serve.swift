@@ -1,6 +1,6 @@
 import Glibc
 import HTTPServerKit
-import Reactor
+import HTTPServerReactor
 
 extension HTTPServerCommand {
     /// Binds, prints Python's banner and serves until SIGINT or SIGTERM.

@@ -51,7 +51,7 @@ final class BigHandler: BaseHTTPRequestHandler {
     }
 }
 
-@Suite struct DocumentationExamples {
+@Suite struct DocumentationExamplesTests {
     @Test func threeLines() throws {
         let client = TestClient(handler: UploadHandler.self)
         let response = try client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")

@@ -1,4 +1,5 @@
 import HTTPServerKit
+import HTTPServerReactor
 import HTTPServerTesting
 import Testing
 

@@ -2,7 +2,7 @@
 // Each iteration parses one whole corpus entry (all its requests, bodies included) with a parser
 // reused across iterations, as a connection reuses it across keep-alive requests.
 import Benchmark
-import HTTP1
+import HTTPServerHTTP1
 
 let curlGET = Array("GET /index.html HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: curl/8.5.0\r\nAccept: */*\r\n\r\n".utf8)
 

@@ -4,6 +4,7 @@
 // that is per read wake-up: one request, or one batch of 16 pipelined requests).
 import Benchmark
 import HTTPServerKit
+import HTTPServerReactor
 import HTTPServerTesting
 
 /// The hello handler of `bench-server hello` (kept in step with Sources/bench-server/HelloHandler.swift).

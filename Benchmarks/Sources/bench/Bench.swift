@@ -4,8 +4,8 @@
 //         [--method POST --body-size 4096 --expect-continue] [--header 'K: V'] [--json]
 import ArgumentParser
 import BenchClient
-import CReactor
-import Reactor
+import CHTTPServerReactor
+import HTTPServerReactor
 
 @main
 struct Bench: ParsableCommand {

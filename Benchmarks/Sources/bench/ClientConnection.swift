@@ -1,7 +1,7 @@
 // One client connection of `bench`: writes a batch of `depth` requests, reads and checks the
 // `depth` responses, and starts over; reconnects after `Connection: close` or an error.
 import BenchClient
-import Reactor
+import HTTPServerReactor
 
 final class ClientConnection: TransportDelegate {
     unowned let driver: LoadDriver

@@ -1,6 +1,6 @@
 // Runs the connections of one load on one EventLoop: warm-up, measured window, stop.
 import BenchClient
-import Reactor
+import HTTPServerReactor
 
 final class LoadDriver {
     let loop: EventLoop

@@ -1,4 +1,5 @@
 import HTTPServerKit
+import HTTPServerReactor
 
 /// A handler whose every choice comes from the fuzzer's decision bytes.
 final class FuzzHandler: BaseHTTPRequestHandler {

@@ -16,6 +16,7 @@
 import FuzzSupport
 import Glibc
 import HTTPServerKit
+import HTTPServerReactor
 import HTTPServerTesting
 
 let prefixLength = 32

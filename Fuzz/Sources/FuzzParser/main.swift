@@ -10,7 +10,7 @@
 // every range the parser returns lies within the buffer it was given; `consumed` never exceeds the
 // bytes presented; limits are never exceeded by what is accepted; the parser always makes progress.
 import FuzzSupport
-import HTTP1
+import HTTPServerHTTP1
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

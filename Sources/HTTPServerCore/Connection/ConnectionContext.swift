@@ -1,0 +1,99 @@
+import HTTPServerHTTP1
+import HTTPServerReactor
+
+/// What the connections of one loop share: configuration, clock, buffers, the `Date` cache, the log.
+/// Everything here is used on the loop thread only.
+final class ConnectionContext {
+    let configuration: ServerConfiguration
+    let clock: TimerScheduler
+    /// Seconds since the epoch, for `Date` headers and log lines. Injectable for tests.
+    let wallClock: () -> Int64
+    let pool = BufferPool()
+    @exclusivity(unchecked) var dateCache = DateCache()
+    let log: LogSink
+    let makeHandler: () -> BaseHTTPRequestHandler
+    unowned(unsafe) var server: HTTPServer?
+    /// Connections that are open, for shutdown and accounting.
+    var onConnectionClosed: ((HTTPConnection) -> Void)?
+    var handleError: (any Error, SocketAddress?) -> Void
+
+    /// The configuration's timeouts in nanoseconds (Duration arithmetic is slow on the hot path).
+    let headTimeout: Int64
+    let bodyTimeout: Int64
+    let idleTimeout: Int64
+    let sendTimeout: Int64
+    let lingerTimeout: Int64
+    /// Every connection's current deadline.
+    let timeouts: TimeoutQueue
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// The parser's limits. The parser does not enforce the body limit: it applies to buffered
+    /// bodies only, and whether a body is buffered or streamed is the handler's choice, made
+    /// after the head.
+    let parserLimits: ParserLimits
+    let bufferedBodyLimit: Int?
+
+    /// Ready-made `Server:` and status lines, for the handler class that made them (one class per
+    /// server in practice; another class simply rebuilds them).
+    @exclusivity(unchecked) var serverLine: (owner: ObjectIdentifier, bytes: [UInt8])?
+    @exclusivity(unchecked) var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
+    /// The access log's local-time stamp, formatted once a second.
+    @exclusivity(unchecked) var logDate: (second: Int64, text: String) = (-1, "")
+
+    init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
+         log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,
+         handleError: @escaping (any Error, SocketAddress?) -> Void) {
+        self.configuration = configuration
+        var limits = configuration.limits
+        self.bufferedBodyLimit = limits.maxBodySize
+        limits.maxBodySize = nil
+        self.parserLimits = limits
+        self.headTimeout = Self.nanoseconds(configuration.headTimeout)
+        self.bodyTimeout = Self.nanoseconds(configuration.bodyTimeout)
+        self.idleTimeout = Self.nanoseconds(configuration.idleTimeout)
+        self.sendTimeout = Self.nanoseconds(configuration.sendTimeout)
+        self.lingerTimeout = Self.nanoseconds(configuration.lingerTimeout)
+        self.clock = clock
+        self.timeouts = TimeoutQueue(clock: clock, durations: [
+            .idle: idleTimeout, .head: headTimeout, .body: bodyTimeout, .send: sendTimeout, .linger: lingerTimeout,
+        ])
+        self.wallClock = wallClock
+        self.log = log
+        self.server = server
+        self.makeHandler = makeHandler
+        self.handleError = handleError
+    }
+
+    /// The 29 bytes of the current `Date` header value, formatted at most once a second.
+    func dateBytes() -> ArraySlice<UInt8> {
+        dateCache.bytes(epochSeconds: wallClock())
+    }
+
+    @exclusivity(unchecked) private var dateLine: [UInt8] = []
+    @exclusivity(unchecked) private var dateLineSecond: Int64 = -1
+
+    /// `Date: <IMF-fixdate>\r\n`, rebuilt at most once a second.
+    func withDateLine<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let now = wallClock()
+        if now != dateLineSecond {
+            dateLineSecond = now
+            dateLine.removeAll(keepingCapacity: true)
+            dateLine.append(contentsOf: "Date: ".utf8)
+            dateLine.append(contentsOf: dateCache.bytes(epochSeconds: now))
+            dateLine.append(13)
+            dateLine.append(10)
+        }
+        return dateLine.withUnsafeBytes(body)
+    }
+}
+
+/// A client address kept only until the connection's handler exists (a `SocketAddress` is large;
+/// a box keeps the connection small).
+final class PeerBox {
+    let address: SocketAddress
+    init(_ address: SocketAddress) { self.address = address }
+}

@@ -1,0 +1,97 @@
+import HTTPServerReactor
+
+/// The deadlines of a loop's connections, one first-in-first-out list per kind of timeout.
+///
+/// Every connection waiting for the same kind of timeout (idle, head, body, send, linger) waits
+/// the same duration, so deadlines are appended in increasing order: a doubly linked list threaded
+/// through the connections keeps them sorted, re-arming a connection is an unlink and an append
+/// (O(1), no allocation), and one reactor timer per kind watches the list's head. Connections
+/// hold no timer object of their own.
+final class TimeoutQueue {
+    enum Kind: UInt8, CaseIterable {
+        case idle, head, body, send, linger
+    }
+
+    private struct List {
+        unowned(unsafe) var first: HTTPConnection?
+        unowned(unsafe) var last: HTTPConnection?
+        var armedAt: Int64 = .max
+    }
+
+    private unowned(unsafe) let clock: TimerScheduler
+    private let durations: [Int64]
+    @exclusivity(unchecked) private var lists = [List](repeating: List(), count: Kind.allCases.count)
+    private var timers: [Timer] = []
+
+    init(clock: TimerScheduler, durations: [Kind: Int64]) {
+        self.clock = clock
+        self.durations = Kind.allCases.map { durations[$0] ?? .max }
+        timers = Kind.allCases.map { kind in Timer { [unowned self] in self.expire(kind) } }
+    }
+
+    /// Puts `connection` at the end of `kind`'s list, due `kind`'s duration from now.
+    func schedule(_ connection: HTTPConnection, _ kind: Kind) {
+        remove(connection)
+        // A transport may report a close synchronously (from resumeReading() or awaitWritable(),
+        // when epoll_ctl fails): a closed connection is about to be freed and must not be listed.
+        guard connection.state != .closed else { return }
+        let k = Int(kind.rawValue)
+        let deadline = clock.now.nanoseconds &+ durations[k]
+        connection.timeoutDeadline = deadline
+        connection.timeoutKind = kind.rawValue
+        connection.timeoutPrevious = lists[k].last
+        connection.timeoutNext = nil
+        if let last = lists[k].last {
+            last.timeoutNext = connection
+        } else {
+            lists[k].first = connection
+            arm(k, at: deadline)
+        }
+        lists[k].last = connection
+    }
+
+    /// Takes `connection` off whatever list it is on.
+    func remove(_ connection: HTTPConnection) {
+        let raw = connection.timeoutKind
+        guard raw != HTTPConnection.noTimeout else { return }
+        let k = Int(raw)
+        if let previous = connection.timeoutPrevious {
+            previous.timeoutNext = connection.timeoutNext
+        } else {
+            lists[k].first = connection.timeoutNext
+        }
+        if let next = connection.timeoutNext {
+            next.timeoutPrevious = connection.timeoutPrevious
+        } else {
+            lists[k].last = connection.timeoutPrevious
+        }
+        connection.timeoutPrevious = nil
+        connection.timeoutNext = nil
+        connection.timeoutKind = HTTPConnection.noTimeout
+        // The list's timer stays armed; it finds nothing due and re-arms for the new first.
+    }
+
+    private func arm(_ k: Int, at deadline: Int64) {
+        guard deadline < lists[k].armedAt else { return }
+        lists[k].armedAt = deadline
+        clock.arm(timers[k], at: Instant(nanoseconds: deadline))
+    }
+
+    private func expire(_ kind: Kind) {
+        let k = Int(kind.rawValue)
+        lists[k].armedAt = .max
+        let now = clock.now.nanoseconds
+        while let connection = lists[k].first, connection.timeoutDeadline <= now {
+            remove(connection)
+            connection.timedOut(kind)
+        }
+        if let first = lists[k].first {
+            arm(k, at: first.timeoutDeadline)
+        }
+    }
+
+    /// Disarms every timer (the server is going away).
+    func cancelAll() {
+        for timer in timers { clock.disarm(timer) }
+    }
+}

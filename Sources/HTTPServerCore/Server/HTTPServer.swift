@@ -1,0 +1,346 @@
+import Glibc
+import HTTPServerHTTP1
+import HTTPServerReactor
+
+/// An HTTP/1 server on one epoll reactor thread. Equivalent to Python's `http.server.HTTPServer`.
+///
+/// ```swift
+/// let server = try HTTPServer(("127.0.0.1", 8000), handler: Hello.self)
+/// try server.serveForever()
+/// ```
+///
+/// It binds and listens when created (pass `bindAndActivate: false` to do it later with
+/// `serverBind()` and `serverActivate()`), serves on the thread that calls `serveForever()`, and
+/// stops when `shutdown()` is called from any thread.
+open class HTTPServer: @unchecked Sendable {
+    /// The address asked for: host (name, IPv4 or IPv6 literal; "" for all interfaces) and port
+    /// (0 picks a free port).
+    public let requestedAddress: (host: String, port: Int)
+    /// `server_address` after binding: the numeric host and the real port.
+    public private(set) var serverAddress: (host: String, port: Int)
+    /// `server_name`: the fully qualified name of the bound host, as Python's `socket.getfqdn`.
+    public private(set) var serverName: String = ""
+    /// `server_port`: the bound port (the one the kernel chose, for port 0).
+    public var serverPort: Int { serverAddress.port }
+    /// `allow_reuse_address`: SO_REUSEADDR on the listening socket (Python's HTTPServer sets it).
+    public var allowReuseAddress = true
+    /// `allow_reuse_port`: SO_REUSEPORT, so that several servers (one per core) share a port.
+    public var allowReusePort = false
+    /// `request_queue_size`: the listen backlog. Python uses 5; a server for many connections wants
+    /// the kernel's maximum (`net.core.somaxconn`, 4096 on current Linux), so that a burst of
+    /// connects is queued rather than refused.
+    public var requestQueueSize: Int32 = 4096
+    /// When set, the listening socket accepts only IPv6 (true) or both IPv6 and IPv4 (false) on an
+    /// IPv6 address; nil leaves the system default.
+    public var ipv6Only: Bool?
+    /// Limits and timeouts of each connection.
+    public let configuration: ServerConfiguration
+    /// The reactor this server runs on (nil for a server of in-memory transports).
+    public let loop: EventLoop?
+
+    private var listener: ListeningSocket?
+    private let context: ConnectionContext
+    @exclusivity(unchecked) private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private let state = ServerRunState()
+
+    /// Creates a server whose connections are each served by a new `handler()`.
+    public convenience init(_ address: (String, Int), handler: BaseHTTPRequestHandler.Type,
+                            configuration: ServerConfiguration = ServerConfiguration(),
+                            logDestination: LogDestination = .standardError,
+                            bindAndActivate: Bool = true) throws {
+        try self.init(address, configuration: configuration, logDestination: logDestination,
+                      bindAndActivate: bindAndActivate, handlerFactory: { handler.init() })
+    }
+
+    /// Creates a server whose connections are each served by a handler `handlerFactory` makes
+    /// (Python's `functools.partial(Handler, directory=...)` idiom).
+    public convenience init(_ address: (String, Int), configuration: ServerConfiguration = ServerConfiguration(),
+                            logDestination: LogDestination = .standardError, bindAndActivate: Bool = true,
+                            handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
+        try self.init(address: address, configuration: configuration, logDestination: logDestination,
+                      bindAndActivate: bindAndActivate, clock: nil, wallClock: { Int64(time(nil)) },
+                      handlerFactory: handlerFactory)
+    }
+
+    /// A server for in-memory transports (the fake sockets of `HTTPServerTesting`): it does not
+    /// bind, and its connections take time from `clock` and dates from `wallClock`.
+    public convenience init(clock: TimerScheduler, wallClock: @escaping () -> Int64,
+                            configuration: ServerConfiguration = ServerConfiguration(),
+                            logDestination: LogDestination = .standardError,
+                            handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
+        try self.init(address: ("127.0.0.1", 0), configuration: configuration, logDestination: logDestination,
+                      bindAndActivate: false, clock: clock, wallClock: wallClock, handlerFactory: handlerFactory)
+    }
+
+    /// The designated initializer, public so that a subclass (Python's `class MyServer(HTTPServer)`,
+    /// overriding `handleError` or `serverBind`) can be made outside this module. `clock` nil: the
+    /// server's own event loop; a clock: a server for in-memory transports, as
+    /// `init(clock:wallClock:...)`.
+    public init(address: (String, Int), configuration: ServerConfiguration, logDestination: LogDestination,
+                 bindAndActivate: Bool, clock: TimerScheduler?, wallClock: @escaping () -> Int64,
+                 handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
+        self.requestedAddress = (address.0, address.1)
+        self.serverAddress = (address.0, address.1)
+        self.configuration = configuration
+        let loop = clock == nil ? try EventLoop() : nil
+        self.loop = loop
+        let log = LogSink(logDestination)
+        var handleError: (any Error, SocketAddress?) -> Void = { _, _ in }
+        self.context = ConnectionContext(
+            configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
+            server: nil, makeHandler: handlerFactory, handleError: { handleError($0, $1) })
+        _ = loop
+        context.server = self
+        handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
+        if let loop {
+            let flushTimer = Timer { [weak log] in log?.flush() }  // weak: the sink holds this timer (via requestFlush)
+            log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
+        }
+        context.onConnectionClosed = { [unowned self] connection in
+            self.connectionClosed(connection)
+        }
+        if bindAndActivate {
+            do {
+                try serverBind()
+                try serverActivate()
+            } catch {
+                serverClose()
+                throw error
+            }
+        }
+    }
+
+    /// Where log lines go (standard error by default; `.discard` silences the access log).
+    public var logDestination: LogDestination {
+        get { context.log.destination }
+        set { context.log.destination = newValue }
+    }
+
+    /// Python's `server_bind()`: creates the socket and binds it.
+    open func serverBind() throws {
+        let addresses = try SocketAddress.resolve(host: requestedAddress.host, port: requestedAddress.port, passive: true)
+        guard let address = addresses.first else {
+            throw SystemError(call: "getaddrinfo", errno: EADDRNOTAVAIL)
+        }
+        let socket = try ListeningSocket(address: address, reuseAddress: allowReuseAddress, reusePort: allowReusePort,
+                                         backlog: requestQueueSize, ipv6Only: ipv6Only)
+        listener = socket
+        let local = socket.localAddress
+        serverAddress = (local.host, local.port)
+        serverName = Self.fullyQualifiedName(of: local)
+    }
+
+    /// Python's `server_activate()`: starts accepting connections on the reactor.
+    open func serverActivate() throws {
+        guard let listener, let loop else { return }
+        try loop.startAccepting(listener, maxPerWakeup: configuration.acceptsPerWakeup) { [unowned self] transport, peer in
+            self.accepted(transport, peer: peer)
+        }
+    }
+
+    private func accepted(_ transport: SocketTransport, peer: SocketAddress) {
+        if isShuttingDown {
+            transport.close()
+            return
+        }
+        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
+        transport.delegate = connection
+        do {
+            try transport.start()
+        } catch {
+            transport.close()
+            return
+        }
+        connections[ObjectIdentifier(connection)] = connection
+        if let limit = configuration.maxConnections, connections.count >= limit, !isAcceptingPaused,
+           let listener, let loop {
+            // At the limit: new clients wait in the listen backlog instead of being accepted.
+            isAcceptingPaused = true
+            loop.stopAccepting(listener)
+        }
+    }
+
+    private func connectionClosed(_ connection: HTTPConnection) {
+        connections[ObjectIdentifier(connection)] = nil
+        if isAcceptingPaused && !isShuttingDown, let limit = configuration.maxConnections, connections.count < limit {
+            isAcceptingPaused = false
+            try? serverActivate()
+        }
+        if isShuttingDown && connections.isEmpty {
+            finishShutdown()
+        }
+    }
+
+    @exclusivity(unchecked) private var isAcceptingPaused = false
+    @exclusivity(unchecked) private var isShuttingDown = false
+    private var graceTimer: Timer?
+
+    /// Stops accepting, lets responses in flight finish (closing each connection after its current
+    /// response, idle ones at once), and stops the loop when all are closed or the grace period is
+    /// over. Runs on the loop thread.
+    private func beginShutdown() {
+        guard let loop, !isShuttingDown else { return }
+        isShuttingDown = true
+        if let listener { loop.stopAccepting(listener) }
+        if connections.isEmpty {
+            finishShutdown()
+            return
+        }
+        let timer = Timer { [unowned self] in
+            for connection in Array(self.connections.values) { connection.close() }
+            self.finishShutdown()
+        }
+        graceTimer = timer
+        loop.arm(timer, at: loop.now.advanced(by: configuration.shutdownGracePeriod))
+        for connection in Array(connections.values) { connection.closeWhenIdle() }
+    }
+
+    private func finishShutdown() {
+        guard let loop else { return }
+        if let graceTimer { loop.disarm(graceTimer) }
+        graceTimer = nil
+        isShuttingDown = false
+        loop.stop()
+    }
+
+    /// Serves one connection over `transport` (which must deliver its events on this server's
+    /// thread). This is how the fake sockets of `HTTPServerTesting` are served; sockets accepted
+    /// by `serveForever()` go the same way.
+    public func serveConnection(over transport: Transport, peer: SocketAddress?) {
+        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
+        transport.delegate = connection
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
+    /// Bytes the connection over `transport` has queued and not yet written (0 when `transport`
+    /// carries no open connection of this server). For tests of backpressure (`HTTPServerTesting`).
+    public func queuedOutputCount(over transport: Transport) -> Int {
+        guard let connection = transport.delegate as? HTTPConnection,
+              connections[ObjectIdentifier(connection)] != nil else { return 0 }
+        return connection.outputCount
+    }
+
+    /// Writes buffered log lines now.
+    public func flushLog() {
+        context.log.flush()
+    }
+
+    /// Python's `serve_forever()`: serves on the calling thread until `shutdown()`.
+    open func serveForever() throws {
+        guard let loop, state.begin() else { return }
+        defer {
+            context.log.flush()
+            state.end()
+        }
+        try loop.run()
+    }
+
+    /// Python's `shutdown()`: stops `serveForever()`, gracefully. It stops accepting; idle
+    /// keep-alive connections are closed cleanly (write side first, so that a request already on
+    /// its way is not answered with a reset); requests already received are answered, each with
+    /// `Connection: close`; after `shutdownGracePeriod` what is left is closed. Then
+    /// `serveForever()` returns.
+    ///
+    /// Safe from any thread; from another thread it waits until `serveForever()` has returned, as
+    /// Python's does. From the server's own thread (a handler, a signal handler) it begins the
+    /// shutdown and returns at once.
+    open func shutdown() {
+        guard let loop else { return }
+        if loop.inLoopThread {
+            beginShutdown()
+            return
+        }
+        loop.execute { [unowned self] in self.beginShutdown() }
+        state.waitUntilStopped()
+    }
+
+    /// Python's `server_close()`: closes the listening socket and every connection.
+    open func serverClose() {
+        if let listener {
+            loop?.stopAccepting(listener)
+            listener.close()
+            self.listener = nil
+        }
+        for connection in Array(connections.values) {
+            connection.close()
+        }
+        connections.removeAll()
+        context.log.flush()
+    }
+
+    /// Python's `handle_error(request, client_address)`: called when a handler throws. The default
+    /// prints the error to standard error between dashed lines, as Python prints the traceback; with
+    /// a `.custom` log destination, the lines go to it instead.
+    open func handleError(_ error: any Error, clientAddress: SocketAddress?) {
+        let peer = clientAddress.map { "('\($0.host)', \($0.port))" } ?? "(unknown)"
+        context.log.flush()
+        let text = String(repeating: "-", count: 40) + "\n"
+            + "Exception occurred during processing of request from \(peer)\n"
+            + "\(error)\n"
+            + String(repeating: "-", count: 40) + "\n"
+        if case .custom = context.log.destination {
+            // Whoever takes the log lines (a test harness, a log shipper) takes these too.
+            for line in text.split(separator: "\n") { context.log.write(String(line)) }
+            return
+        }
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeMutableBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+
+    /// Number of open client connections.
+    public var connectionCount: Int { connections.count }
+
+    /// Python's `socket.getfqdn(host)`: the wildcard address names this machine; an address with a
+    /// reverse name gets that name; anything else stays as it is.
+    static func fullyQualifiedName(of address: SocketAddress) -> String {
+        let host = address.host
+        if host == "0.0.0.0" || host == "::" {
+            var name = [CChar](repeating: 0, count: 256)
+            if gethostname(&name, name.count) == 0 {
+                return String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+            return host
+        }
+        if host == "127.0.0.1" || host == "::1" { return "localhost" }
+        return host
+    }
+}
+
+/// Whether `serveForever()` is running, and a way to wait until it is not (for `shutdown()`).
+final class ServerRunState: @unchecked Sendable {
+    private var mutex = pthread_mutex_t()
+    private var condition = pthread_cond_t()
+    private var isServing = false
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(&condition)
+        pthread_mutex_destroy(&mutex)
+    }
+
+    /// Marks the server as serving; false when it already was.
+    func begin() -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if isServing { return false }
+        isServing = true
+        return true
+    }
+
+    func end() {
+        pthread_mutex_lock(&mutex)
+        isServing = false
+        pthread_cond_broadcast(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    func waitUntilStopped() {
+        pthread_mutex_lock(&mutex)
+        while isServing { pthread_cond_wait(&condition, &mutex) }
+        pthread_mutex_unlock(&mutex)
+    }
+}
