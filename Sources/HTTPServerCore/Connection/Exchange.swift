@@ -26,7 +26,7 @@ final class Exchange {
     @exclusivity(unchecked) var bodyMode = BodyMode.buffered
     @exclusivity(unchecked) var isBodyComplete = false
     @exclusivity(unchecked) var drainWaiters: [() -> Void] = []
-    @exclusivity(unchecked) var response = ResponseState()
+    @exclusivity(unchecked) var response = ResponseFraming()
     /// `BaseHTTPRequestHandler.whenClientCloses`: called if the client's input ends while a
     /// deferred response is open.
     @exclusivity(unchecked) var clientCloseWatcher: (() -> Void)?
@@ -74,7 +74,7 @@ final class Exchange {
         bodyMode = .buffered
         isBodyComplete = false
         if !drainWaiters.isEmpty { drainWaiters.removeAll() }
-        response = ResponseState()
+        response = ResponseFraming()
         resetRequest(pool: pool)
     }
 

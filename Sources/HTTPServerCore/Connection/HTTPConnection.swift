@@ -124,7 +124,7 @@ final class HTTPConnection: TransportDelegate {
         _read { yield exchange.drainWaiters }
         _modify { yield &exchange.drainWaiters }
     }
-    var response: ResponseState {
+    var response: ResponseFraming {
         _read { yield exchange.response }
         _modify { yield &exchange.response }
     }
@@ -518,7 +518,7 @@ final class HTTPConnection: TransportDelegate {
             if let mark = response.headMark {
                 output.rollBack(to: mark, pool: pool)
             }
-            response = ResponseState()
+            response = ResponseFraming()
             handler.sendError(500)
         }
         handler.closeConnection = true
@@ -532,7 +532,7 @@ final class HTTPConnection: TransportDelegate {
             output.rollBack(to: mark, pool: pool)
             response.headMark = nil
             handler.logError("response head not ended by endHeaders(); sending 500")
-            response = ResponseState()
+            response = ResponseFraming()
             handler.sendError(500)
             handler.closeConnection = true
         }
@@ -552,7 +552,7 @@ final class HTTPConnection: TransportDelegate {
     private func requestFinished() {
         guard let handler else { return }
         handler.endRequest()
-        response = ResponseState()
+        response = ResponseFraming()
         exchange.resetRequest(pool: pool)
         if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
         headBytes = nil

@@ -1,0 +1,101 @@
+import Glibc
+import HTTPServerHTTP1
+
+/// The bytes behind `send_response`, `send_header` and `end_headers`: written straight into the
+/// connection's output queue (nothing is built as a `String` on the hot path), with the framing
+/// decisions left to `ResponseFraming`.
+extension BaseHTTPRequestHandler {
+    /// `Server` and `Date`, the same for every response: both lines are kept ready-made
+    /// (`versionString()` is asked once per server and handler class).
+    func writeServerAndDateLines() {
+        guard let connection, !isHTTP09 else { return }
+        let context = connection.context
+        let owner = ObjectIdentifier(type(of: self))
+        if context.serverLine?.owner != owner {
+            context.serverLine = (owner, Array("Server: \(versionString())\r\n".utf8))
+        }
+        context.serverLine.unsafelyUnwrapped.bytes.withUnsafeBytes { connection.writeHead($0) }
+        context.withDateLine { connection.writeHead($0) }
+    }
+
+    /// The status line; the common ones come ready-made from the context.
+    func writeStatusLine(_ code: HTTPStatus, message: String?) {
+        guard let connection, !isHTTP09 else { return }
+        if connection.response.headMark == nil {
+            connection.response.headMark = connection.markHead()
+        }
+        connection.response.pendingStatus = code.code
+        let owner = ObjectIdentifier(type(of: self))
+        if message == nil, let cached = connection.context.statusLine, cached.code == code.code, cached.owner == owner {
+            cached.bytes.withUnsafeBytes { connection.writeHead($0) }
+            return
+        }
+        let phrase = message ?? responses[code.code]?.phrase ?? ""
+        let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
+        line.withUnsafeBytes { connection.writeHead($0) }
+        if message == nil {
+            connection.context.statusLine = (owner, code.code, line)
+        }
+    }
+
+    /// One header line. A name or value holding CR or LF is refused (logged and left out), so that
+    /// no input can split the response.
+    func writeHeader(_ keyword: String, _ value: String) {
+        guard let connection else { return }
+        var keyword = keyword
+        var value = value
+        let accepted = keyword.withUTF8 { name in
+            value.withUTF8 { text in
+                writeHeaderBytes(UnsafeRawBufferPointer(name), UnsafeRawBufferPointer(text), connection)
+            }
+        }
+        if !accepted {
+            logError("refused header \(PythonText.repr(keyword)) with a line break in its name or value")
+        }
+    }
+
+    @inline(__always)
+    private func writeHeaderBytes(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                  _ connection: HTTPConnection) -> Bool {
+        if name.isEmpty || hasLineBreak(name) || hasLineBreak(value) { return false }
+        switch connection.response.noteHeader(name, value) {
+        case .close?: closeConnection = true
+        case .keepAlive?: closeConnection = false
+        case nil: break
+        }
+        guard !isHTTP09 else { return true }
+        if connection.response.headMark == nil {
+            connection.response.headMark = connection.markHead()
+        }
+        connection.writeHeaderLine(name, value)
+        return true
+    }
+
+    /// The blank line that ends the head, after `Connection: close` where the framing needs it.
+    /// A 1xx head is written at once; a final head waits for the body (or the handler's return).
+    func writeEndOfHead() {
+        guard let connection, !isHTTP09 else { return }
+        let status = connection.response.pendingStatus ?? 200
+        if status < 200 {
+            crlf.withUnsafeBytes { connection.writeHead($0) }
+            connection.response.endInterimHead()
+            connection.flushOutput()
+            return
+        }
+        let announcesClose = connection.isCloseForced || isProtocolHTTP11
+        if connection.response.endFinalHead(status: status, isHEADRequest: isHEADRequest,
+                                            closeConnection: &closeConnection, announcesClose: announcesClose) {
+            connectionClose.withUnsafeBytes { connection.writeHead($0) }
+        }
+        crlf.withUnsafeBytes { connection.writeHead($0) }
+    }
+}
+
+private let crlf: StaticString = "\r\n"
+private let connectionClose: StaticString = "Connection: close\r\n"
+
+@inline(__always)
+private func hasLineBreak(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
+    return memchr(base, 10, bytes.count) != nil || memchr(base, 13, bytes.count) != nil
+}
