@@ -89,7 +89,6 @@ open class HTTPServer: @unchecked Sendable {
         self.context = ConnectionContext(
             configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
             server: nil, makeHandler: handlerFactory, handleError: { handleError($0, $1) })
-        _ = loop
         context.server = self
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
         if let loop {
