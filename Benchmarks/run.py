@@ -16,8 +16,10 @@ import argparse
 import datetime
 import json
 import math
+import re
 import os
 import shutil
+import shlex
 import signal
 import socket
 import statistics
@@ -59,6 +61,22 @@ SERVERS = {
     "python": dict(label="Python HTTPServer", modes={"hello", "static"}),
 }
 DEFAULT_SERVERS = "ours,nginx,nio,hummingbird,python-threading"
+
+
+def parse_peer(spec):
+    """`NAME=COMMAND` from --peer: a name the tables can show, and a command with {port}."""
+    name, sep, command = spec.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z0-9_.-]+", name) or "{port}" not in command:
+        sys.exit(f"--peer {spec!r}: expected NAME=COMMAND, NAME of letters, digits, '.', '_' or '-', "
+                 "and COMMAND naming {port}")
+    if name in SERVERS:
+        sys.exit(f"--peer {name}: that name is a built-in server")
+    return name, command
+
+
+def add_peer(name, command, measure_child=False):
+    modes = {"hello", "static"} if "{data}" in command else {"hello"}
+    SERVERS[name] = dict(label=name, modes=modes, command=command, measure_child=measure_child)
 
 
 def log(msg):
@@ -242,6 +260,9 @@ class Fleet:
         return self.next_port
 
     def argv(self, name, mode, port):
+        if "command" in SERVERS[name]:  # a peer added with --peer
+            return [arg.replace("{port}", str(port)).replace("{data}", self.datadir)
+                    for arg in shlex.split(SERVERS[name]["command"])]
         py = [sys.executable, os.path.join(HERE, "peers", "python_hello.py")]
         if name == "ours":
             if not self.bins.get("bench-server"):
@@ -284,7 +305,8 @@ class Fleet:
             if argv is None:
                 self.running[key] = None
                 return None
-            srv = Server(name, mode, port, argv, self.workdir, measure_child=(name == "nginx"))
+            srv = Server(name, mode, port, argv, self.workdir,
+                         measure_child=SERVERS[name].get("measure_child", name == "nginx"))
             if not srv.ok:
                 log(f"  {name} ({mode}) did not start; see {srv.logf.name}")
                 srv = None
@@ -779,6 +801,15 @@ def main():
     ap.add_argument("--compare-clients", action="store_true",
                     help="only: bench vs wrk -t1 against nginx (ka64, pipe16), interleaved")
     ap.add_argument("--compare-server", default="nginx", help="the server --compare-clients loads")
+    ap.add_argument("--peer", action="append", default=[], metavar="NAME=COMMAND",
+                    help="add any server as a peer: COMMAND is started (no shell) with {port} replaced by "
+                         "its port and {data} by the data folder; it must answer GET / with 200 and a "
+                         "small body, and, when COMMAND names {data}, serve {data}/static/* at /static/*. "
+                         "Pinned and measured like the built-in peers (CPU and RSS of the process "
+                         "started, or of its first child with --peer-child NAME). Repeatable; "
+                         "the peer joins --servers unless that already names it")
+    ap.add_argument("--peer-child", action="append", default=[], metavar="NAME",
+                    help="measure the first child of peer NAME (a master/worker server, as nginx)")
     a = ap.parse_args()
     if a.markdown:
         with open(a.markdown) as f:
@@ -792,6 +823,11 @@ def main():
     os.chmod(workdir, 0o755)  # nginx's worker runs as an unprivileged user and reads the data files
     datadir = os.path.join(workdir, "data")
     servers = [s for s in a.servers.split(",") if s]
+    for spec in a.peer:
+        name, command = parse_peer(spec)
+        add_peer(name, command, measure_child=name in a.peer_child)
+        if name not in servers:
+            servers.append(name)
     scenarios = [s for s in a.scenarios.split(",") if s]
     if a.compare_clients:
         servers, scenarios = [a.compare_server], ["ka64", "pipe16"]

@@ -1,4 +1,5 @@
 // What `bench` counts during its measured window, and how it reports it.
+import Foundation  // String(format:) in Histogram's percentile table; off the load loop
 import Histogram
 
 /// Counters and the latency histogram of one load run.
@@ -65,6 +66,21 @@ public struct LoadStats: Sendable {
         let errs = LoadStats.errorKinds.compactMap { k in (errors[k] ?? 0) > 0 ? "\(k) \(errors[k]!)" : nil }
         lines.append("  errors: " + (errs.isEmpty ? "none" : errs.joined(separator: ", ")))
         return lines.joined(separator: "\n")
+    }
+
+    /// The latency distribution as wrk2 `--latency` prints it: the usual percentiles, then the
+    /// HdrHistogram percentile spectrum (value in milliseconds, percentile, count up to it,
+    /// 1/(1-percentile)), five ticks per halving distance, ending with mean, deviation and maximum.
+    public func percentileTable() -> String {
+        var out = "  Latency Distribution (HdrHistogram - Recorded Latency)\n"
+        for p in [50.0, 75.0, 90.0, 99.0, 99.9, 99.99, 99.999, 100.0] {
+            let value = latency.totalCount == 0 ? 0 : latency.valueAtPercentile(p)
+            out += String(format: "%7.3f%%  %8.3fms\n", p, Double(value) / 1000)
+        }
+        out += "\n  Detailed Percentile spectrum:\n"
+        latency.outputPercentileDistribution(to: &out, outputValueUnitScalingRatio: 1000,
+                                             percentileTicksPerHalfDistance: 5)
+        return out
     }
 
     func formatSeconds(_ s: Double) -> String {

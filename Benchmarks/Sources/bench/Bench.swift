@@ -1,7 +1,7 @@
 // `bench`: the project's HTTP/1.1 load generator, on the project's own Reactor (one thread).
 //
 //   bench --port 8080 --connections 64 --duration 5 [--pipeline 16] [--close]
-//         [--method POST --body-size 4096 --expect-continue] [--header 'K: V'] [--json]
+//         [--method POST --body-size 4096 --expect-continue] [--header 'K: V'] [--json] [--latency]
 import ArgumentParser
 import BenchClient
 import CHTTPServerReactor
@@ -32,6 +32,8 @@ struct Bench: ParsableCommand {
     @Option(help: "Pin the load thread to this CPU (-1: leave it).") var cpu: Int = -1
     @Option(help: "Bytes one read may return (the loop's shared read buffer).") var readBuffer: Int = 256 * 1024
     @Flag(help: "Print one JSON line after the summary.") var json = false
+    @Flag(help: "Print the latency distribution as an HdrHistogram percentile table, as wrk2 --latency does.")
+    var latency = false
 
     func validate() throws {
         guard connections > 0, pipeline > 0, duration > 0 else {
@@ -67,6 +69,9 @@ struct Bench: ParsableCommand {
         print("bench \(method) http://\(address)\(path)")
         let window = try driver.run(connections: connections, warmup: warmup, duration: duration)
         print(driver.stats.text(durationSeconds: window, connections: connections, pipeline: driver.depth))
+        if latency {
+            print(driver.stats.percentileTable())
+        }
         if json {
             print(driver.stats.json(durationSeconds: window, connections: connections, pipeline: driver.depth))
         }
