@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import HTTPServerKit
 
 /// `http-server`: serve a folder over HTTP, like `python -m http.server`.
 struct HTTPServerCommand: ParsableCommand {
@@ -43,6 +44,12 @@ struct HTTPServerCommand: ParsableCommand {
             help: ArgumentHelp("Add this header to every response, as 'Name: value' (repeatable).", valueName: "HEADER"))
     var headers: [String] = []
 
+    @Option(name: .customLong("proxy-protocol"),
+            help: ArgumentHelp("Require a PROXY protocol header (v1 or v2) from peers in this network, "
+                               + "e.g. 10.0.0.0/8 or ::1 (repeatable); its address is the client's.",
+                               valueName: "CIDR"))
+    var proxyProtocolNetworks: [String] = []
+
     /// The port as a number, once validated.
     var portNumber: Int { Int(port) ?? 8000 }
 
@@ -55,6 +62,9 @@ struct HTTPServerCommand: ParsableCommand {
         }
         for header in headers where Self.parseHeader(header) == nil {
             throw ValidationError("invalid header '\(header)': expected 'Name: value'")
+        }
+        for network in proxyProtocolNetworks where IPNetwork(network) == nil {
+            throw ValidationError("invalid network '\(network)': expected an address or address/prefix")
         }
         if let contentType, contentType.isEmpty || contentType.contains(where: { $0 == "\r" || $0 == "\n" }) {
             throw ValidationError("invalid content type '\(contentType)'")

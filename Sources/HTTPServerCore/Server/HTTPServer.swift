@@ -143,6 +143,11 @@ open class HTTPServer: @unchecked Sendable {
             transport.close()
             return
         }
+        if let stage = proxyHeaderStage(over: transport, peer: peer) {
+            transport.delegate = stage
+            do { try transport.start() } catch { stage.fail() }
+            return
+        }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
         transport.delegate = connection
         do {
@@ -171,6 +176,20 @@ open class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Serves `transport` from its client at `peer`, whose first bytes (already read) are `leftover`:
+    /// after a PROXY protocol header.
+    func serveConnection(over transport: Transport, peer: SocketAddress?, leftover: UnsafeRawBufferPointer) {
+        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
+        transport.delegate = connection
+        connections[ObjectIdentifier(connection)] = connection
+        if !leftover.isEmpty { connection.bytesReceived(leftover) }
+    }
+
+    /// The connections' clock (the loop, or a test's manual clock).
+    var connectionClock: TimerScheduler { context.clock }
+
+    /// Connections still reading their PROXY protocol header (HTTPServer+ProxyProtocol.swift).
+    var proxyHeaderStages: [ObjectIdentifier: ProxyHeaderStage] = [:]
     @exclusivity(unchecked) private var isAcceptingPaused = false
     @exclusivity(unchecked) private var isShuttingDown = false
     private var graceTimer: Timer?
@@ -182,6 +201,7 @@ open class HTTPServer: @unchecked Sendable {
         guard let loop, !isShuttingDown else { return }
         isShuttingDown = true
         if let listener { loop.stopAccepting(listener) }
+        for stage in Array(proxyHeaderStages.values) { stage.fail() }
         if connections.isEmpty {
             finishShutdown()
             return
@@ -207,6 +227,10 @@ open class HTTPServer: @unchecked Sendable {
     /// thread). This is how the fake sockets of `HTTPServerTesting` are served; sockets accepted
     /// by `serveForever()` go the same way.
     public func serveConnection(over transport: Transport, peer: SocketAddress?) {
+        if let stage = proxyHeaderStage(over: transport, peer: peer) {
+            transport.delegate = stage
+            return
+        }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
         transport.delegate = connection
         connections[ObjectIdentifier(connection)] = connection
@@ -261,6 +285,7 @@ open class HTTPServer: @unchecked Sendable {
             listener.close()
             self.listener = nil
         }
+        for stage in Array(proxyHeaderStages.values) { stage.fail() }
         for connection in Array(connections.values) {
             connection.close()
         }
