@@ -50,6 +50,14 @@ struct HTTPServerCommand: ParsableCommand {
                                valueName: "CIDR"))
     var proxyProtocolNetworks: [String] = []
 
+    @Option(name: .customLong("access-log-format"),
+            help: ArgumentHelp("Access log format: python (default), common or combined.", valueName: "FORMAT"))
+    var accessLogFormat: String = "python"
+
+    @Option(name: .customLong("access-log"),
+            help: ArgumentHelp("Append the log to this file instead of standard error.", valueName: "FILE"))
+    var accessLogPath: String?
+
     /// The port as a number, once validated.
     var portNumber: Int { Int(port) ?? 8000 }
 
@@ -62,6 +70,9 @@ struct HTTPServerCommand: ParsableCommand {
         }
         for header in headers where Self.parseHeader(header) == nil {
             throw ValidationError("invalid header '\(header)': expected 'Name: value'")
+        }
+        guard AccessLogFormat(rawValue: accessLogFormat) != nil else {
+            throw ValidationError("invalid access log format '\(accessLogFormat)': use python, common or combined")
         }
         for network in proxyProtocolNetworks where IPNetwork(network) == nil {
             throw ValidationError("invalid network '\(network)': expected an address or address/prefix")

@@ -11,6 +11,7 @@ extension HTTPServerCommand {
         if let contentType { configuration.defaultContentType = contentType }
         let port = portNumber
         let serverConfiguration = makeServerConfiguration()
+        let logDestination = try makeLogDestination()
 
         // Python's `_get_best_family(bind, port)`: the first getaddrinfo answer decides the address.
         let best: SocketAddress
@@ -28,13 +29,14 @@ extension HTTPServerCommand {
             ? { CGIHTTPRequestHandler(configuration: configuration) }
             : { SimpleHTTPRequestHandler(configuration: configuration) }
         let server: HTTPServer
-        if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, serverConfiguration, factory) {
+        if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, serverConfiguration, logDestination, factory) {
             // All interfaces, IPv6 and IPv4 on one socket (Python's DualStackServer, which only gets
             // dual-stack when getaddrinfo happens to list IPv6 first).
             server = dualStack
         } else {
             do {
-                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, serverConfiguration, factory)
+                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, serverConfiguration,
+                                        logDestination, factory)
             } catch {
                 throw CommandLineFailure("cannot listen on \(best.host) port \(port): \(Self.reason(error))")
             }
@@ -64,9 +66,10 @@ extension HTTPServerCommand {
     }
 
     static func bound(_ address: (String, Int), ipv6Only: Bool?, _ configuration: ServerConfiguration,
+                      _ logDestination: LogDestination,
                       _ factory: @escaping () -> BaseHTTPRequestHandler) throws -> HTTPServer {
-        let server = try HTTPServer(address, configuration: configuration, bindAndActivate: false,
-                                    handlerFactory: factory)
+        let server = try HTTPServer(address, configuration: configuration, logDestination: logDestination,
+                                    bindAndActivate: false, handlerFactory: factory)
         server.ipv6Only = ipv6Only
         do {
             try server.serverBind()

@@ -43,6 +43,8 @@ final class ConnectionContext {
     @exclusivity(unchecked) var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
     /// The access log's local-time stamp, formatted once a second.
     @exclusivity(unchecked) var logDate: (second: Int64, text: String) = (-1, "")
+    /// The Common/Combined log's stamp, formatted once a second (Server/AccessLog.swift).
+    @exclusivity(unchecked) var accessLogDate: (second: Int64, text: String) = (-1, "")
 
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
          log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,

@@ -551,6 +551,7 @@ final class HTTPConnection: TransportDelegate {
 
     private func requestFinished() {
         guard let handler else { return }
+        context.responseCompleted(handler, status: response.finalStatus, bodyBytes: response.bodyWritten)
         handler.endRequest()
         response = ResponseFraming()
         exchange.resetRequest(pool: pool)
@@ -622,6 +623,7 @@ final class HTTPConnection: TransportDelegate {
         handler.prepareForError(error, detail: detail)
         let (message, explain) = ErrorMessages.describe(error, requestLine: handler.requestline, detail: detail)
         handler.sendError(HTTPStatus(error.status), message: message, explain: explain)
+        context.responseCompleted(handler, status: response.finalStatus, bodyBytes: response.bodyWritten)
         handler.closeConnection = true
         headBytes = nil
         state = .closingAfterOutput

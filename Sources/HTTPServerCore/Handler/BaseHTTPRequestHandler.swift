@@ -54,6 +54,8 @@ open class BaseHTTPRequestHandler {
 
     /// `client_address`: the peer's host and port.
     public internal(set) var clientAddress: (host: String, port: Int) = ("", 0)
+    /// When the current request's head arrived (for the access log's duration).
+    var requestStart = Instant(nanoseconds: 0)
     /// `server`: the server this connection belongs to.
     public var server: HTTPServer {
         guard let server = connection?.context.server ?? attachedServer else {
@@ -108,6 +110,7 @@ open class BaseHTTPRequestHandler {
         requestMethod = method
         isHEADRequest = method == .head
         guard let connection else { return }
+        if connection.context.log.logsAccessAtCompletion { requestStart = connection.context.clock.now }
         if !isProtocolChecked {
             // `protocolVersion` is a class-level setting: read once per connection.
             isProtocolHTTP11 = protocolVersion >= "HTTP/1.1"
@@ -294,9 +297,11 @@ open class BaseHTTPRequestHandler {
 
     // MARK: Logging
 
-    /// Python's `log_request(code, size)`: one access-log line.
+    /// Python's `log_request(code, size)`: one access-log line. (With another `accessLogFormat`, or
+    /// a `.logger` destination, the line is written when the response is complete instead.)
     open func logRequest(_ code: HTTPStatus? = nil, size: Int? = nil) {
-        guard let connection, connection.context.log.isEnabled else { return }
+        guard let connection, connection.context.log.isEnabled, !connection.context.log.logsAccessAtCompletion
+        else { return }
         let codeText = code.map { String($0.code) } ?? "-"
         let sizeText = size.map { String($0) } ?? "-"
         logMessage("\"\(requestline)\" \(codeText) \(sizeText)")
@@ -304,6 +309,10 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `log_error(format, *args)`.
     open func logError(_ message: String) {
+        if logsToLogger {
+            connection?.context.log.record(.error, message) { loggerMetadata() }
+            return
+        }
         logMessage(message)
     }
 
@@ -312,6 +321,10 @@ open class BaseHTTPRequestHandler {
     /// or set the server's `logDestination`.
     open func logMessage(_ message: String) {
         guard let connection, connection.context.log.isEnabled else { return }
+        if logsToLogger {
+            connection.context.log.record(.info, message) { loggerMetadata() }
+            return
+        }
         let line = "\(addressString()) - - [\(logDateTimeString())] \(PythonText.escapeControlCharacters(message))"
         connection.context.log.write(line)
     }

@@ -85,6 +85,7 @@ open class HTTPServer: @unchecked Sendable {
         let loop = clock == nil ? try EventLoop() : nil
         self.loop = loop
         let log = LogSink(logDestination)
+        log.accessLogFormat = configuration.accessLogFormat
         var handleError: (any Error, SocketAddress?) -> Void = { _, _ in }
         self.context = ConnectionContext(
             configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
@@ -93,7 +94,7 @@ open class HTTPServer: @unchecked Sendable {
         context.server = self
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
         if let loop {
-            let flushTimer = Timer { [weak log] in log?.flush() }  // weak: the sink holds this timer (via requestFlush)
+            let flushTimer = Timer { [weak log] in log?.handOver() }  // weak: the sink holds this timer (via requestFlush)
             log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
         }
         context.onConnectionClosed = { [unowned self] connection in
@@ -298,7 +299,7 @@ open class HTTPServer: @unchecked Sendable {
     /// a `.custom` log destination, the lines go to it instead.
     open func handleError(_ error: any Error, clientAddress: SocketAddress?) {
         let peer = clientAddress.map { "('\($0.host)', \($0.port))" } ?? "(unknown)"
-        context.log.flush()
+        context.log.handOver()
         let text = String(repeating: "-", count: 40) + "\n"
             + "Exception occurred during processing of request from \(peer)\n"
             + "\(error)\n"
@@ -308,8 +309,7 @@ open class HTTPServer: @unchecked Sendable {
             for line in text.split(separator: "\n") { context.log.write(String(line)) }
             return
         }
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        context.log.writeUnformatted(text)
     }
 
     /// Number of open client connections.

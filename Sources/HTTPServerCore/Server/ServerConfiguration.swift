@@ -37,6 +37,8 @@ public struct ServerConfiguration: Sendable {
     public var acceptsPerWakeup: Int = 1
     /// How long `shutdown()` lets responses in flight finish before it closes what is left.
     public var shutdownGracePeriod: Duration = .seconds(10)
+    /// The access log's format: Python's (the default), Common Log Format or Combined.
+    public var accessLogFormat: AccessLogFormat = .python
     /// The PROXY protocol from trusted proxies; nil (the default): not accepted from anyone.
     public var proxyProtocol: ProxyProtocolConfiguration? = nil
 
