@@ -39,6 +39,12 @@ public final class ListeningSocket {
         rawFD = descriptor.release()
     }
 
+    /// Takes ownership of a descriptor already listening (ListeningSocket+Adopting.swift).
+    init(listeningFD: Int32, localAddress: SocketAddress) {
+        self.rawFD = listeningFD
+        self.localAddress = localAddress
+    }
+
     /// The listening descriptor; -1 after `close()`.
     public var fd: Int32 { rawFD }
 

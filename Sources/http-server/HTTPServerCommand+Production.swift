@@ -22,4 +22,15 @@ extension HTTPServerCommand {
         }
         return .fileDescriptor(fd)
     }
+
+    /// The listening socket to serve instead of binding one: `--listen-fd`, or with
+    /// `--socket-activation` the first socket systemd passed.
+    func inheritedListeningDescriptor() throws -> Int32? {
+        if let listenDescriptor { return listenDescriptor }
+        guard socketActivation else { return nil }
+        guard let first = SocketActivation.systemdDescriptors().first else {
+            throw CommandLineFailure("--socket-activation: no socket passed (LISTEN_FDS/LISTEN_PID not set for this process)")
+        }
+        return first
+    }
 }

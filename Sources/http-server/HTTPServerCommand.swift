@@ -58,6 +58,14 @@ struct HTTPServerCommand: ParsableCommand {
             help: ArgumentHelp("Append the log to this file instead of standard error.", valueName: "FILE"))
     var accessLogPath: String?
 
+    @Flag(name: .customLong("socket-activation"),
+          help: "Serve the listening socket systemd passes (LISTEN_FDS, LISTEN_PID) instead of binding one.")
+    var socketActivation = false
+
+    @Option(name: .customLong("listen-fd"),
+            help: ArgumentHelp("Serve this inherited listening socket descriptor instead of binding one.", valueName: "FD"))
+    var listenDescriptor: Int32?
+
     /// The port as a number, once validated.
     var portNumber: Int { Int(port) ?? 8000 }
 
@@ -70,6 +78,12 @@ struct HTTPServerCommand: ParsableCommand {
         }
         for header in headers where Self.parseHeader(header) == nil {
             throw ValidationError("invalid header '\(header)': expected 'Name: value'")
+        }
+        if socketActivation && listenDescriptor != nil {
+            throw ValidationError("--socket-activation and --listen-fd exclude each other")
+        }
+        if let listenDescriptor, listenDescriptor < 0 {
+            throw ValidationError("invalid descriptor '\(listenDescriptor)'")
         }
         guard AccessLogFormat(rawValue: accessLogFormat) != nil else {
             throw ValidationError("invalid access log format '\(accessLogFormat)': use python, common or combined")

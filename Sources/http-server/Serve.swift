@@ -29,7 +29,15 @@ extension HTTPServerCommand {
             ? { CGIHTTPRequestHandler(configuration: configuration) }
             : { SimpleHTTPRequestHandler(configuration: configuration) }
         let server: HTTPServer
-        if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, serverConfiguration, logDestination, factory) {
+        let inherited = try inheritedListeningDescriptor()
+        if let inherited {
+            do {
+                server = try HTTPServer(listeningDescriptor: inherited, configuration: serverConfiguration,
+                                        logDestination: logDestination, handlerFactory: factory)
+            } catch {
+                throw CommandLineFailure("cannot serve the inherited socket \(inherited): \(Self.reason(error))")
+            }
+        } else if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, serverConfiguration, logDestination, factory) {
             // All interfaces, IPv6 and IPv4 on one socket (Python's DualStackServer, which only gets
             // dual-stack when getaddrinfo happens to list IPv6 first).
             server = dualStack
@@ -52,7 +60,7 @@ extension HTTPServerCommand {
         // then return from serveForever() (HTTPServer.shutdown(), with its grace period).
         try loop.onSignal(SIGTERM) { server.shutdown() }
         // Python prints the bound socket's name: for no -b, the address getaddrinfo listed first.
-        let host = bind == nil ? best.host : server.serverAddress.host
+        let host = bind == nil && inherited == nil ? best.host : server.serverAddress.host
         let urlHost = host.contains(":") ? "[\(host)]" : host
         let banner = "Serving HTTP on \(host) port \(server.serverPort) (http://\(urlHost):\(server.serverPort)/) ...\n"
         Self.writeOut(banner)   // after the signal handlers: a banner means ready

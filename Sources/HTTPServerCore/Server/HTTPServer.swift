@@ -131,6 +131,14 @@ open class HTTPServer: @unchecked Sendable {
         serverName = Self.fullyQualifiedName(of: local)
     }
 
+    /// Uses `socket`, already listening, instead of binding one (HTTPServer+SocketActivation.swift).
+    func adopt(_ socket: ListeningSocket) {
+        listener = socket
+        let local = socket.localAddress
+        serverAddress = (local.host, local.port)
+        serverName = Self.fullyQualifiedName(of: local)
+    }
+
     /// Python's `server_activate()`: starts accepting connections on the reactor.
     open func serverActivate() throws {
         guard let listener, let loop else { return }
