@@ -58,6 +58,8 @@ let package = Package(
             dependencies: [
                 "HTTPServerKit", "HTTPServerCore", "HTTPServerStaticFiles", "HTTPServerCGI",
                 "HTTPServerTesting", "HTTPServerReactor", "HTTPServerHTTP1",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "HTTPServerTestingTests", dependencies: ["HTTPServerTesting", "HTTPServerKit"]),

@@ -146,6 +146,7 @@ final class HTTPConnection: TransportDelegate {
     // MARK: Transport events
 
     func bytesReceived(_ bytes: UnsafeRawBufferPointer) {
+        context.metrics?.bytesIn += bytes.count
         switch state {
         case .lingering:
             return
@@ -620,6 +621,7 @@ final class HTTPConnection: TransportDelegate {
             state = .closingAfterOutput
             return
         }
+        context.metrics?.requestRejected(error)
         handler.prepareForError(error, detail: detail)
         let (message, explain) = ErrorMessages.describe(error, requestLine: handler.requestline, detail: detail)
         handler.sendError(HTTPStatus(error.status), message: message, explain: explain)
@@ -776,6 +778,7 @@ final class HTTPConnection: TransportDelegate {
 
     /// Called by the `TimeoutQueue` when this connection's deadline has passed.
     func timedOut(_ kind: TimeoutQueue.Kind) {
+        context.metrics?.timedOut(String(describing: kind))
         switch kind {
         case .send, .linger:
             // The client stopped reading what we send, or did not close after our last response.

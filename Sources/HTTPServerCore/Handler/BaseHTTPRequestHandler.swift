@@ -110,7 +110,9 @@ open class BaseHTTPRequestHandler {
         requestMethod = method
         isHEADRequest = method == .head
         guard let connection else { return }
-        if connection.context.log.logsAccessAtCompletion { requestStart = connection.context.clock.now }
+        if connection.context.metrics != nil || connection.context.log.logsAccessAtCompletion {
+            requestStart = connection.context.clock.now
+        }
         if !isProtocolChecked {
             // `protocolVersion` is a class-level setting: read once per connection.
             isProtocolHTTP11 = protocolVersion >= "HTTP/1.1"

@@ -6,6 +6,10 @@ extension ConnectionContext {
     /// refused by the parser, written): the Common and Combined access lines, and the `Logger`
     /// access record with its metadata.
     func responseCompleted(_ handler: BaseHTTPRequestHandler, status: Int?, bodyBytes: Int) {
+        if let metrics {
+            metrics.responseCompleted(status: status, bodyBytes: bodyBytes,
+                                      nanoseconds: clock.now.nanoseconds - handler.requestStart.nanoseconds)
+        }
         guard log.logsAccessAtCompletion else { return }
         if case .logger = log.destination {
             let duration = clock.now.nanoseconds - handler.requestStart.nanoseconds

@@ -13,7 +13,10 @@ extension HTTPServer {
                 }
                 self.serveConnection(over: transport, peer: address, leftover: leftover)
             },
-            onClose: { [unowned self] stage in self.proxyHeaderStages[ObjectIdentifier(stage)] = nil })
+            onClose: { [unowned self] stage in
+                self.proxyHeaderStages[ObjectIdentifier(stage)] = nil
+                self.metrics?.connectionRefused("proxy_header")
+            })
         proxyHeaderStages[ObjectIdentifier(stage)] = stage
         return stage
     }

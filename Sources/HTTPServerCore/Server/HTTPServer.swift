@@ -97,6 +97,7 @@ open class HTTPServer: @unchecked Sendable {
             let flushTimer = Timer { [weak log] in log?.handOver() }  // weak: the sink holds this timer (via requestFlush)
             log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
         }
+        startMetrics()
         context.onConnectionClosed = { [unowned self] connection in
             self.connectionClosed(connection)
         }
@@ -149,9 +150,11 @@ open class HTTPServer: @unchecked Sendable {
 
     private func accepted(_ transport: SocketTransport, peer: SocketAddress) {
         if isShuttingDown {
+            context.metrics?.connectionRefused("shutdown")
             transport.close()
             return
         }
+        context.metrics?.accepted += 1
         if let stage = proxyHeaderStage(over: transport, peer: peer) {
             transport.delegate = stage
             do { try transport.start() } catch { stage.fail() }
@@ -194,8 +197,24 @@ open class HTTPServer: @unchecked Sendable {
         if !leftover.isEmpty { connection.bytesReceived(leftover) }
     }
 
+    /// The connections' metrics (HTTPServer+Metrics.swift).
+    var metrics: ServerMetrics? {
+        get { context.metrics }
+        set { context.metrics = newValue }
+    }
+
+    /// The open HTTP connections' states, by name, for the metrics.
+    var connectionStateCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for connection in connections.values { counts[String(describing: connection.state), default: 0] += 1 }
+        return counts
+    }
+
     /// The connections' clock (the loop, or a test's manual clock).
     var connectionClock: TimerScheduler { context.clock }
+
+    /// Publishes the metrics every second (HTTPServer+Metrics.swift).
+    var metricsTimer: Timer?
 
     /// Connections still reading their PROXY protocol header (HTTPServer+ProxyProtocol.swift).
     var proxyHeaderStages: [ObjectIdentifier: ProxyHeaderStage] = [:]
