@@ -31,8 +31,11 @@ public struct ProxyHeaderError: Error, Sendable, Hashable, CustomStringConvertib
         /// Longer than the limit (107 bytes for version 1; `maxVersion2Length` for version 2).
         case oversized
     }
+    /// What was wrong with the header.
     public var kind: Kind
+    /// An error of `kind`.
     public init(_ kind: Kind) { self.kind = kind }
+    /// `PROXY protocol header malformed`, and so on.
     public var description: String { "PROXY protocol header \(kind)" }
 }
 
