@@ -13,6 +13,7 @@ public final class ListeningSocket {
 
     /// socket, setsockopt, bind, listen.
     /// - Parameters:
+    ///   - address: the address to bind (port 0: the kernel picks a free port).
     ///   - reuseAddress: SO_REUSEADDR, so a restarted server can bind while old connections sit in TIME_WAIT.
     ///   - reusePort: SO_REUSEPORT, for several listeners (one per loop) on the same port.
     ///   - backlog: listen(2) backlog (the kernel caps it at net.core.somaxconn).
