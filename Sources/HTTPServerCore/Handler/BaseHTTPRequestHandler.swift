@@ -111,7 +111,7 @@ open class BaseHTTPRequestHandler {
         isHEADRequest = method == .head
         guard let connection else { return }
         if connection.context.metrics != nil || connection.context.log.logsAccessAtCompletion {
-            requestStart = connection.context.clock.now
+            requestStart = connection.context.requestClockNow()
         }
         if !isProtocolChecked {
             // `protocolVersion` is a class-level setting: read once per connection.
@@ -223,14 +223,23 @@ open class BaseHTTPRequestHandler {
 
     // MARK: Methods
 
+    /// Python's `do_GET()`: serves a GET request. The default calls `doMethod("GET")`.
     open func doGET() throws { try doMethod("GET") }
+    /// Python's `do_HEAD()`: serves a HEAD request. The default calls `doMethod("HEAD")`.
     open func doHEAD() throws { try doMethod("HEAD") }
+    /// Python's `do_POST()`: serves a POST request. The default calls `doMethod("POST")`.
     open func doPOST() throws { try doMethod("POST") }
+    /// Python's `do_PUT()`: serves a PUT request. The default calls `doMethod("PUT")`.
     open func doPUT() throws { try doMethod("PUT") }
+    /// Python's `do_DELETE()`: serves a DELETE request. The default calls `doMethod("DELETE")`.
     open func doDELETE() throws { try doMethod("DELETE") }
+    /// Python's `do_OPTIONS()`: serves a OPTIONS request. The default calls `doMethod("OPTIONS")`.
     open func doOPTIONS() throws { try doMethod("OPTIONS") }
+    /// Python's `do_PATCH()`: serves a PATCH request. The default calls `doMethod("PATCH")`.
     open func doPATCH() throws { try doMethod("PATCH") }
+    /// Python's `do_TRACE()`: serves a TRACE request. The default calls `doMethod("TRACE")`.
     open func doTRACE() throws { try doMethod("TRACE") }
+    /// Python's `do_CONNECT()`: serves a CONNECT request. The default calls `doMethod("CONNECT")`.
     open func doCONNECT() throws { try doMethod("CONNECT") }
 
     /// Serves any method that has no `doXXX()` of its own (and those whose `doXXX()` is not

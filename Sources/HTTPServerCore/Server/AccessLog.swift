@@ -2,17 +2,24 @@ import HTTPServerReactor
 import Logging
 
 extension ConnectionContext {
+    /// Now, for request durations: the monotonic clock itself on a real loop (whose `now` is read
+    /// once per wake-up, so that a request served within one wake-up would last 0), the injected
+    /// clock in tests.
+    func requestClockNow() -> Instant {
+        clock is EventLoop ? Instant.now() : clock.now
+    }
+
     /// Called by the connection when the response to a request is complete (or, for a request
     /// refused by the parser, written): the Common and Combined access lines, and the `Logger`
     /// access record with its metadata.
     func responseCompleted(_ handler: BaseHTTPRequestHandler, status: Int?, bodyBytes: Int) {
         if let metrics {
             metrics.responseCompleted(status: status, bodyBytes: bodyBytes,
-                                      nanoseconds: clock.now.nanoseconds - handler.requestStart.nanoseconds)
+                                      nanoseconds: requestClockNow().nanoseconds - handler.requestStart.nanoseconds)
         }
         guard log.logsAccessAtCompletion else { return }
         if case .logger = log.destination {
-            let duration = clock.now.nanoseconds - handler.requestStart.nanoseconds
+            let duration = requestClockNow().nanoseconds - handler.requestStart.nanoseconds
             log.record(.info, "\"\(handler.requestline)\" \(status.map { String($0) } ?? "-") \(bodyBytes)") {
                 var metadata = handler.loggerMetadata()
                 metadata["http.method"] = .string(handler.command)
