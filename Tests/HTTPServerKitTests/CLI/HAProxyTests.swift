@@ -65,8 +65,14 @@ struct HAProxyTests {
     @Test func clientAddressCrossesHAProxyWithSendProxyAndSendProxyV2() throws {
         let tree = try SimpleTestTree()
         defer { tree.remove() }
+        // A CGI script that answers with its REMOTE_ADDR.
+        try FileManager.default.createDirectory(atPath: tree.served + "/cgi-bin", withIntermediateDirectories: true)
+        let script = tree.served + "/cgi-bin/addr.sh"
+        try "#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s' \"$REMOTE_ADDR\"\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
         let server = try SimpleServerProcess.startSwift(
-            ["0", "-b", "127.0.0.1", "-d", tree.served, "--proxy-protocol", "127.0.0.1/32"])
+            ["0", "-b", "127.0.0.1", "-d", tree.served, "--cgi", "--proxy-protocol", "127.0.0.1/32"])
         defer { server.stop() }
         let (v1, v2, plain) = (Self.freePort(), Self.freePort(), Self.freePort())
         let config = """
@@ -125,6 +131,9 @@ struct HAProxyTests {
         #expect(viaV1.hasSuffix("Hello, world!\nSecond line.\n"))
         #expect(viaV2.hasPrefix("HTTP/1.0 200 OK"), "\(viaV2)")
         #expect(!viaPlain.contains("Hello, world!"), "\(viaPlain)")
+        let cgi = Self.get("/cgi-bin/addr.sh", port: v2)
+        #expect(cgi.hasPrefix("HTTP/1.0 200"), "\(cgi)")
+        #expect(cgi.hasSuffix("\r\n\r\n127.0.0.3"), "CGI's REMOTE_ADDR: \(cgi)")
 
         usleep(300_000)  // the access log is flushed within 50 ms
         server.stop()
