@@ -47,6 +47,7 @@ public struct ServerConfiguration: Sendable {
     /// The PROXY protocol from trusted proxies; nil (the default): not accepted from anyone.
     public var proxyProtocol: ProxyProtocolConfiguration? = nil
 
+    /// The defaults above (Python's limits, nginx's timeouts).
     public init() {
         var limits = ParserLimits()
         limits.maxBodySize = 1 << 20
