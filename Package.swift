@@ -19,13 +19,24 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        // `swift package generate-documentation` (the DocC catalogs in Sources/<Module>/<Module>.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.0.0"),
     ],
     targets: [
         // Header-only: exposes epoll, eventfd, timerfd, signalfd and sendfile from libc6-dev.
         .systemLibrary(name: "CHTTPServerReactor", path: "Sources/CHTTPServerReactor"),
         .target(name: "HTTPServerReactor", dependencies: ["CHTTPServerReactor"]),
         .target(name: "HTTPServerHTTP1"),
-        .target(name: "HTTPServerCore", dependencies: ["HTTPServerReactor", "HTTPServerHTTP1"]),
+        .target(
+            name: "HTTPServerCore",
+            dependencies: [
+                "HTTPServerReactor", "HTTPServerHTTP1",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ]
+        ),
         .target(name: "HTTPServerStaticFiles", dependencies: ["HTTPServerCore", "HTTPServerReactor", "HTTPServerHTTP1"]),
         .target(
             name: "HTTPServerCGI",
@@ -49,6 +60,8 @@ let package = Package(
             dependencies: [
                 "HTTPServerKit", "HTTPServerCore", "HTTPServerStaticFiles", "HTTPServerCGI",
                 "HTTPServerTesting", "HTTPServerReactor", "HTTPServerHTTP1",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]
         ),
         .testTarget(name: "HTTPServerTestingTests", dependencies: ["HTTPServerTesting", "HTTPServerKit"]),

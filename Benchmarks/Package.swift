@@ -13,6 +13,10 @@ var dependencies: [Package.Dependency] = [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    // The metrics example and `bench-server --metrics`: here, not in the root package, so that a
+    // user of the server does not build swift-prometheus (and its dependencies) to get swift-metrics.
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
 ]
 if withHummingbird {
     dependencies.append(.package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"))
@@ -38,7 +42,19 @@ var targets: [Target] = [
     // Our server in the benchmark modes: hello, echo, static.
     .executableTarget(
         name: "bench-server",
-        dependencies: [.product(name: "HTTPServerKit", package: "swift-http-server"), argumentParser]
+        dependencies: [
+            .product(name: "HTTPServerKit", package: "swift-http-server"), argumentParser,
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]
+    ),
+    // Example: the server's swift-metrics served at /metrics by swift-prometheus.
+    .executableTarget(
+        name: "metrics-example",
+        dependencies: [
+            .product(name: "HTTPServerKit", package: "swift-http-server"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+        ]
     ),
     // Peer: SwiftNIO NIOHTTP1 hello server on one event-loop thread.
     .executableTarget(

@@ -53,6 +53,8 @@ DEFAULT_SCENARIOS = "ka1,ka64,ka256,pipe16,close32,post4k,static1m,static1g,idle
 SERVERS = {
     # name: label, modes it can serve
     "ours": dict(label="swift-http-server", modes={"hello", "static"}),
+    # The same with swift-metrics bootstrapped (swift-prometheus): the cost of metrics.
+    "ours-metrics": dict(label="swift-http-server + metrics", modes={"hello"}),
     "nginx": dict(label="nginx 1 worker", modes={"hello", "static"}),
     "nio": dict(label="SwiftNIO 1 loop", modes={"hello"}),
     # Hummingbird 2 never sends 100 Continue: the client would wait out its fallback delay.
@@ -264,10 +266,12 @@ class Fleet:
             return [arg.replace("{port}", str(port)).replace("{data}", self.datadir)
                     for arg in shlex.split(SERVERS[name]["command"])]
         py = [sys.executable, os.path.join(HERE, "peers", "python_hello.py")]
-        if name == "ours":
+        if name in ("ours", "ours-metrics"):
             if not self.bins.get("bench-server"):
                 return None
             argv = [self.bins["bench-server"], mode, "--port", str(port)]
+            if name == "ours-metrics":
+                argv += ["--metrics"]
             if mode == "static":
                 argv += ["--directory", self.datadir]
             return argv
@@ -842,7 +846,7 @@ def main():
     log(f"tools: {', '.join(k for k, v in tools.items() if v)}; missing: "
         f"{', '.join(k for k, v in tools.items() if not v) or 'none'}")
     products = []
-    if "ours" in servers:
+    if "ours" in servers or "ours-metrics" in servers:
         products.append("bench-server")
     if "nio" in servers:
         products.append("nio-hello")

@@ -47,5 +47,6 @@ public struct CGIConfiguration: Sendable {
     /// (the script blocks on a full pipe) until the client has taken it.
     public var outputBufferLimit = 128 * 1024
 
+    /// Python's defaults: `/cgi-bin` and `/htbin`.
     public init() {}
 }

@@ -19,6 +19,7 @@ public struct CGIEnvironment: Sendable {
         public var serverName: String
         /// `protocol_version` (the server's, not the request's: Python's choice).
         public var serverProtocol: String
+        /// `server.server_port` (`SERVER_PORT`).
         public var serverPort: Int
         /// `command`.
         public var method: String
@@ -26,13 +27,16 @@ public struct CGIEnvironment: Sendable {
         public var pathInfo: String
         /// `PATH_TRANSLATED`: `translate_path(PATH_INFO)`.
         public var pathTranslated: String
+        /// `SCRIPT_NAME`: the script's URL path (`/cgi-bin/x.py`).
         public var scriptName: String
         /// `QUERY_STRING`: as received (not decoded).
         public var query: String
         /// `client_address[0]`.
         public var remoteAddress: String
+        /// `self.headers`: the request's header fields (`CONTENT_TYPE`, `HTTP_*`, ...).
         public var headers: HTTPHeaders
 
+        /// A request described field by field.
         public init(serverSoftware: String, serverName: String, serverProtocol: String, serverPort: Int,
                     method: String, pathInfo: String, pathTranslated: String, scriptName: String,
                     query: String, remoteAddress: String, headers: HTTPHeaders) {

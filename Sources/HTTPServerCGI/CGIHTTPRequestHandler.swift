@@ -39,6 +39,8 @@ open class CGIHTTPRequestHandler: SimpleHTTPRequestHandler {
     var script: CGIScript?
     private var cachedScriptUser: ChildProcess.User??
 
+    /// A handler serving files as `SimpleHTTPRequestHandler` with `configuration`, and scripts as
+    /// `cgi` says (Python's `CGIHTTPRequestHandler(..., directory=...)`).
     public init(configuration: SimpleHTTPRequestHandler.Configuration, cgi: CGIConfiguration = CGIConfiguration()) {
         cgiConfiguration = cgi
         super.init(configuration: configuration)

@@ -21,6 +21,7 @@ public enum CGIPath {
     /// What `isCGI()` throws where Python's `is_cgi` raises: a path with more `..` segments than
     /// segments before them. Python drops the connection; the handler answers 400.
     public struct InvalidPath: Error, Equatable, Sendable {
+        /// The path that could not be collapsed.
         public var path: String
     }
 

@@ -13,6 +13,7 @@ public final class ListeningSocket {
 
     /// socket, setsockopt, bind, listen.
     /// - Parameters:
+    ///   - address: the address to bind (port 0: the kernel picks a free port).
     ///   - reuseAddress: SO_REUSEADDR, so a restarted server can bind while old connections sit in TIME_WAIT.
     ///   - reusePort: SO_REUSEPORT, for several listeners (one per loop) on the same port.
     ///   - backlog: listen(2) backlog (the kernel caps it at net.core.somaxconn).
@@ -37,6 +38,12 @@ public final class ListeningSocket {
         _ = try systemCall("listen") { listen(fd, backlog) }
         localAddress = try SocketAddress.local(of: fd)
         rawFD = descriptor.release()
+    }
+
+    /// Takes ownership of a descriptor already listening (ListeningSocket+Adopting.swift).
+    init(listeningFD: Int32, localAddress: SocketAddress) {
+        self.rawFD = listeningFD
+        self.localAddress = localAddress
     }
 
     /// The listening descriptor; -1 after `close()`.

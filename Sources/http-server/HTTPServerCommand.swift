@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import HTTPServerKit
 
 /// `http-server`: serve a folder over HTTP, like `python -m http.server`.
 struct HTTPServerCommand: ParsableCommand {
@@ -43,6 +44,28 @@ struct HTTPServerCommand: ParsableCommand {
             help: ArgumentHelp("Add this header to every response, as 'Name: value' (repeatable).", valueName: "HEADER"))
     var headers: [String] = []
 
+    @Option(name: .customLong("proxy-protocol"),
+            help: ArgumentHelp("Require a PROXY protocol header (v1 or v2) from peers in this network, "
+                               + "e.g. 10.0.0.0/8 or ::1 (repeatable); its address is the client's.",
+                               valueName: "CIDR"))
+    var proxyProtocolNetworks: [String] = []
+
+    @Option(name: .customLong("access-log-format"),
+            help: ArgumentHelp("Access log format: python (default), common or combined.", valueName: "FORMAT"))
+    var accessLogFormat: String = "python"
+
+    @Option(name: .customLong("access-log"),
+            help: ArgumentHelp("Append the log to this file instead of standard error.", valueName: "FILE"))
+    var accessLogPath: String?
+
+    @Flag(name: .customLong("socket-activation"),
+          help: "Serve the listening socket systemd passes (LISTEN_FDS, LISTEN_PID) instead of binding one.")
+    var socketActivation = false
+
+    @Option(name: .customLong("listen-fd"),
+            help: ArgumentHelp("Serve this inherited listening socket descriptor instead of binding one.", valueName: "FD"))
+    var listenDescriptor: Int32?
+
     /// The port as a number, once validated.
     var portNumber: Int { Int(port) ?? 8000 }
 
@@ -55,6 +78,18 @@ struct HTTPServerCommand: ParsableCommand {
         }
         for header in headers where Self.parseHeader(header) == nil {
             throw ValidationError("invalid header '\(header)': expected 'Name: value'")
+        }
+        if socketActivation && listenDescriptor != nil {
+            throw ValidationError("--socket-activation and --listen-fd exclude each other")
+        }
+        if let listenDescriptor, listenDescriptor < 0 {
+            throw ValidationError("invalid descriptor '\(listenDescriptor)'")
+        }
+        guard AccessLogFormat(rawValue: accessLogFormat) != nil else {
+            throw ValidationError("invalid access log format '\(accessLogFormat)': use python, common or combined")
+        }
+        for network in proxyProtocolNetworks where IPNetwork(network) == nil {
+            throw ValidationError("invalid network '\(network)': expected an address or address/prefix")
         }
         if let contentType, contentType.isEmpty || contentType.contains(where: { $0 == "\r" || $0 == "\n" }) {
             throw ValidationError("invalid content type '\(contentType)'")

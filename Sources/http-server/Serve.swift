@@ -10,6 +10,8 @@ extension HTTPServerCommand {
         configuration.extraHeaders = headers.compactMap(Self.parseHeader)
         if let contentType { configuration.defaultContentType = contentType }
         let port = portNumber
+        let serverConfiguration = makeServerConfiguration()
+        let logDestination = try makeLogDestination()
 
         // Python's `_get_best_family(bind, port)`: the first getaddrinfo answer decides the address.
         let best: SocketAddress
@@ -27,13 +29,22 @@ extension HTTPServerCommand {
             ? { CGIHTTPRequestHandler(configuration: configuration) }
             : { SimpleHTTPRequestHandler(configuration: configuration) }
         let server: HTTPServer
-        if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, factory) {
+        let inherited = try inheritedListeningDescriptor()
+        if let inherited {
+            do {
+                server = try HTTPServer(listeningDescriptor: inherited, configuration: serverConfiguration,
+                                        logDestination: logDestination, handlerFactory: factory)
+            } catch {
+                throw CommandLineFailure("cannot serve the inherited socket \(inherited): \(Self.reason(error))")
+            }
+        } else if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, serverConfiguration, logDestination, factory) {
             // All interfaces, IPv6 and IPv4 on one socket (Python's DualStackServer, which only gets
             // dual-stack when getaddrinfo happens to list IPv6 first).
             server = dualStack
         } else {
             do {
-                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, factory)
+                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, serverConfiguration,
+                                        logDestination, factory)
             } catch {
                 throw CommandLineFailure("cannot listen on \(best.host) port \(port): \(Self.reason(error))")
             }
@@ -49,7 +60,7 @@ extension HTTPServerCommand {
         // then return from serveForever() (HTTPServer.shutdown(), with its grace period).
         try loop.onSignal(SIGTERM) { server.shutdown() }
         // Python prints the bound socket's name: for no -b, the address getaddrinfo listed first.
-        let host = bind == nil ? best.host : server.serverAddress.host
+        let host = bind == nil && inherited == nil ? best.host : server.serverAddress.host
         let urlHost = host.contains(":") ? "[\(host)]" : host
         let banner = "Serving HTTP on \(host) port \(server.serverPort) (http://\(urlHost):\(server.serverPort)/) ...\n"
         Self.writeOut(banner)   // after the signal handlers: a banner means ready
@@ -62,9 +73,11 @@ extension HTTPServerCommand {
         server.serverClose()
     }
 
-    static func bound(_ address: (String, Int), ipv6Only: Bool?,
+    static func bound(_ address: (String, Int), ipv6Only: Bool?, _ configuration: ServerConfiguration,
+                      _ logDestination: LogDestination,
                       _ factory: @escaping () -> BaseHTTPRequestHandler) throws -> HTTPServer {
-        let server = try HTTPServer(address, bindAndActivate: false, handlerFactory: factory)
+        let server = try HTTPServer(address, configuration: configuration, logDestination: logDestination,
+                                    bindAndActivate: false, handlerFactory: factory)
         server.ipv6Only = ipv6Only
         do {
             try server.serverBind()

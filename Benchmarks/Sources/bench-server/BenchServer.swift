@@ -6,6 +6,7 @@
 import ArgumentParser
 import Glibc
 import HTTPServerKit
+import Prometheus
 
 @main
 struct BenchServer: ParsableCommand {
@@ -22,9 +23,12 @@ struct BenchServer: ParsableCommand {
     @Option(help: "Address to bind.") var bind: String = "127.0.0.1"
     @Option(help: "Directory served in static mode.") var directory: String = "."
     @Option(help: "Idle keep-alive timeout in seconds.") var idleTimeout: Int = 600
+    @Flag(help: "Bootstrap swift-metrics with swift-prometheus (the cost of metrics, for run.py's ours-metrics).")
+    var metrics = false
 
     func run() throws {
         var configuration = ServerConfiguration()
+        if metrics { configuration.metricsFactory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()) }
         configuration.idleTimeout = .seconds(idleTimeout)
         let server: HTTPServer
         switch mode {

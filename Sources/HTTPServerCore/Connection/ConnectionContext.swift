@@ -43,6 +43,10 @@ final class ConnectionContext {
     @exclusivity(unchecked) var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
     /// The access log's local-time stamp, formatted once a second.
     @exclusivity(unchecked) var logDate: (second: Int64, text: String) = (-1, "")
+    /// The Common/Combined log's stamp, formatted once a second (Server/AccessLog.swift).
+    /// The server's metrics; nil without a metrics backend (Server/ServerMetrics.swift).
+    var metrics: ServerMetrics?
+    @exclusivity(unchecked) var accessLogDate: (second: Int64, text: String) = (-1, "")
 
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
          log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,

@@ -146,6 +146,7 @@ final class HTTPConnection: TransportDelegate {
     // MARK: Transport events
 
     func bytesReceived(_ bytes: UnsafeRawBufferPointer) {
+        context.metrics?.bytesIn += bytes.count
         switch state {
         case .lingering:
             return
@@ -551,6 +552,7 @@ final class HTTPConnection: TransportDelegate {
 
     private func requestFinished() {
         guard let handler else { return }
+        context.responseCompleted(handler, status: response.finalStatus, bodyBytes: response.bodyWritten)
         handler.endRequest()
         response = ResponseFraming()
         exchange.resetRequest(pool: pool)
@@ -619,9 +621,11 @@ final class HTTPConnection: TransportDelegate {
             state = .closingAfterOutput
             return
         }
+        context.metrics?.requestRejected(error)
         handler.prepareForError(error, detail: detail)
         let (message, explain) = ErrorMessages.describe(error, requestLine: handler.requestline, detail: detail)
         handler.sendError(HTTPStatus(error.status), message: message, explain: explain)
+        context.responseCompleted(handler, status: response.finalStatus, bodyBytes: response.bodyWritten)
         handler.closeConnection = true
         headBytes = nil
         state = .closingAfterOutput
@@ -774,6 +778,7 @@ final class HTTPConnection: TransportDelegate {
 
     /// Called by the `TimeoutQueue` when this connection's deadline has passed.
     func timedOut(_ kind: TimeoutQueue.Kind) {
+        context.metrics?.timedOut(String(describing: kind))
         switch kind {
         case .send, .linger:
             // The client stopped reading what we send, or did not close after our last response.

@@ -54,6 +54,8 @@ open class BaseHTTPRequestHandler {
 
     /// `client_address`: the peer's host and port.
     public internal(set) var clientAddress: (host: String, port: Int) = ("", 0)
+    /// When the current request's head arrived (for the access log's duration).
+    var requestStart = Instant(nanoseconds: 0)
     /// `server`: the server this connection belongs to.
     public var server: HTTPServer {
         guard let server = connection?.context.server ?? attachedServer else {
@@ -108,6 +110,9 @@ open class BaseHTTPRequestHandler {
         requestMethod = method
         isHEADRequest = method == .head
         guard let connection else { return }
+        if connection.context.metrics != nil || connection.context.log.logsAccessAtCompletion {
+            requestStart = connection.context.requestClockNow()
+        }
         if !isProtocolChecked {
             // `protocolVersion` is a class-level setting: read once per connection.
             isProtocolHTTP11 = protocolVersion >= "HTTP/1.1"
@@ -218,14 +223,23 @@ open class BaseHTTPRequestHandler {
 
     // MARK: Methods
 
+    /// Python's `do_GET()`: serves a GET request. The default calls `doMethod("GET")`.
     open func doGET() throws { try doMethod("GET") }
+    /// Python's `do_HEAD()`: serves a HEAD request. The default calls `doMethod("HEAD")`.
     open func doHEAD() throws { try doMethod("HEAD") }
+    /// Python's `do_POST()`: serves a POST request. The default calls `doMethod("POST")`.
     open func doPOST() throws { try doMethod("POST") }
+    /// Python's `do_PUT()`: serves a PUT request. The default calls `doMethod("PUT")`.
     open func doPUT() throws { try doMethod("PUT") }
+    /// Python's `do_DELETE()`: serves a DELETE request. The default calls `doMethod("DELETE")`.
     open func doDELETE() throws { try doMethod("DELETE") }
+    /// Python's `do_OPTIONS()`: serves a OPTIONS request. The default calls `doMethod("OPTIONS")`.
     open func doOPTIONS() throws { try doMethod("OPTIONS") }
+    /// Python's `do_PATCH()`: serves a PATCH request. The default calls `doMethod("PATCH")`.
     open func doPATCH() throws { try doMethod("PATCH") }
+    /// Python's `do_TRACE()`: serves a TRACE request. The default calls `doMethod("TRACE")`.
     open func doTRACE() throws { try doMethod("TRACE") }
+    /// Python's `do_CONNECT()`: serves a CONNECT request. The default calls `doMethod("CONNECT")`.
     open func doCONNECT() throws { try doMethod("CONNECT") }
 
     /// Serves any method that has no `doXXX()` of its own (and those whose `doXXX()` is not
@@ -294,9 +308,11 @@ open class BaseHTTPRequestHandler {
 
     // MARK: Logging
 
-    /// Python's `log_request(code, size)`: one access-log line.
+    /// Python's `log_request(code, size)`: one access-log line. (With another `accessLogFormat`, or
+    /// a `.logger` destination, the line is written when the response is complete instead.)
     open func logRequest(_ code: HTTPStatus? = nil, size: Int? = nil) {
-        guard let connection, connection.context.log.isEnabled else { return }
+        guard let connection, connection.context.log.isEnabled, !connection.context.log.logsAccessAtCompletion
+        else { return }
         let codeText = code.map { String($0.code) } ?? "-"
         let sizeText = size.map { String($0) } ?? "-"
         logMessage("\"\(requestline)\" \(codeText) \(sizeText)")
@@ -304,6 +320,10 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `log_error(format, *args)`.
     open func logError(_ message: String) {
+        if logsToLogger {
+            connection?.context.log.record(.error, message) { loggerMetadata() }
+            return
+        }
         logMessage(message)
     }
 
@@ -312,6 +332,10 @@ open class BaseHTTPRequestHandler {
     /// or set the server's `logDestination`.
     open func logMessage(_ message: String) {
         guard let connection, connection.context.log.isEnabled else { return }
+        if logsToLogger {
+            connection.context.log.record(.info, message) { loggerMetadata() }
+            return
+        }
         let line = "\(addressString()) - - [\(logDateTimeString())] \(PythonText.escapeControlCharacters(message))"
         connection.context.log.write(line)
     }

@@ -6,6 +6,7 @@
 public struct HTTPHeaders: Sendable, Sequence, CustomStringConvertible {
     public private(set) var fields: [(name: String, value: String)]
 
+    /// Headers with `fields`, in order.
     public init(_ fields: [(name: String, value: String)] = []) {
         self.fields = fields
     }
@@ -28,8 +29,10 @@ public struct HTTPHeaders: Sendable, Sequence, CustomStringConvertible {
 
     public func contains(_ name: String) -> Bool { self[name] != nil }
 
+    /// How many fields there are (duplicates counted).
     public var count: Int { fields.count }
 
+    /// Appends a field (Python's `headers[name] = value` on a `Message`, which appends too).
     public mutating func add(_ name: String, _ value: String) {
         fields.append((name, value))
     }

@@ -85,6 +85,7 @@ open class HTTPServer: @unchecked Sendable {
         let loop = clock == nil ? try EventLoop() : nil
         self.loop = loop
         let log = LogSink(logDestination)
+        log.accessLogFormat = configuration.accessLogFormat
         var handleError: (any Error, SocketAddress?) -> Void = { _, _ in }
         self.context = ConnectionContext(
             configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
@@ -92,9 +93,10 @@ open class HTTPServer: @unchecked Sendable {
         context.server = self
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
         if let loop {
-            let flushTimer = Timer { [weak log] in log?.flush() }  // weak: the sink holds this timer (via requestFlush)
+            let flushTimer = Timer { [weak log] in log?.handOver() }  // weak: the sink holds this timer (via requestFlush)
             log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
         }
+        startMetrics()
         context.onConnectionClosed = { [unowned self] connection in
             self.connectionClosed(connection)
         }
@@ -129,6 +131,14 @@ open class HTTPServer: @unchecked Sendable {
         serverName = Self.fullyQualifiedName(of: local)
     }
 
+    /// Uses `socket`, already listening, instead of binding one (HTTPServer+SocketActivation.swift).
+    func adopt(_ socket: ListeningSocket) {
+        listener = socket
+        let local = socket.localAddress
+        serverAddress = (local.host, local.port)
+        serverName = Self.fullyQualifiedName(of: local)
+    }
+
     /// Python's `server_activate()`: starts accepting connections on the reactor.
     open func serverActivate() throws {
         guard let listener, let loop else { return }
@@ -139,7 +149,14 @@ open class HTTPServer: @unchecked Sendable {
 
     private func accepted(_ transport: SocketTransport, peer: SocketAddress) {
         if isShuttingDown {
+            context.metrics?.connectionRefused("shutdown")
             transport.close()
+            return
+        }
+        context.metrics?.accepted += 1
+        if let stage = proxyHeaderStage(over: transport, peer: peer) {
+            transport.delegate = stage
+            do { try transport.start() } catch { stage.fail() }
             return
         }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
@@ -170,6 +187,36 @@ open class HTTPServer: @unchecked Sendable {
         }
     }
 
+    /// Serves `transport` from its client at `peer`, whose first bytes (already read) are `leftover`:
+    /// after a PROXY protocol header.
+    func serveConnection(over transport: Transport, peer: SocketAddress?, leftover: UnsafeRawBufferPointer) {
+        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
+        transport.delegate = connection
+        connections[ObjectIdentifier(connection)] = connection
+        if !leftover.isEmpty { connection.bytesReceived(leftover) }
+    }
+
+    /// The connections' metrics (HTTPServer+Metrics.swift).
+    var metrics: ServerMetrics? {
+        get { context.metrics }
+        set { context.metrics = newValue }
+    }
+
+    /// The open HTTP connections' states, by name, for the metrics.
+    var connectionStateCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for connection in connections.values { counts[String(describing: connection.state), default: 0] += 1 }
+        return counts
+    }
+
+    /// The connections' clock (the loop, or a test's manual clock).
+    var connectionClock: TimerScheduler { context.clock }
+
+    /// Publishes the metrics every second (HTTPServer+Metrics.swift).
+    var metricsTimer: Timer?
+
+    /// Connections still reading their PROXY protocol header (HTTPServer+ProxyProtocol.swift).
+    var proxyHeaderStages: [ObjectIdentifier: ProxyHeaderStage] = [:]
     @exclusivity(unchecked) private var isAcceptingPaused = false
     @exclusivity(unchecked) private var isShuttingDown = false
     private var graceTimer: Timer?
@@ -181,6 +228,7 @@ open class HTTPServer: @unchecked Sendable {
         guard let loop, !isShuttingDown else { return }
         isShuttingDown = true
         if let listener { loop.stopAccepting(listener) }
+        for stage in Array(proxyHeaderStages.values) { stage.fail() }
         if connections.isEmpty {
             finishShutdown()
             return
@@ -206,6 +254,10 @@ open class HTTPServer: @unchecked Sendable {
     /// thread). This is how the fake sockets of `HTTPServerTesting` are served; sockets accepted
     /// by `serveForever()` go the same way.
     public func serveConnection(over transport: Transport, peer: SocketAddress?) {
+        if let stage = proxyHeaderStage(over: transport, peer: peer) {
+            transport.delegate = stage
+            return
+        }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
         transport.delegate = connection
         connections[ObjectIdentifier(connection)] = connection
@@ -260,6 +312,7 @@ open class HTTPServer: @unchecked Sendable {
             listener.close()
             self.listener = nil
         }
+        for stage in Array(proxyHeaderStages.values) { stage.fail() }
         for connection in Array(connections.values) {
             connection.close()
         }
@@ -272,7 +325,7 @@ open class HTTPServer: @unchecked Sendable {
     /// a `.custom` log destination, the lines go to it instead.
     open func handleError(_ error: any Error, clientAddress: SocketAddress?) {
         let peer = clientAddress.map { "('\($0.host)', \($0.port))" } ?? "(unknown)"
-        context.log.flush()
+        context.log.handOver()
         let text = String(repeating: "-", count: 40) + "\n"
             + "Exception occurred during processing of request from \(peer)\n"
             + "\(error)\n"
@@ -282,8 +335,7 @@ open class HTTPServer: @unchecked Sendable {
             for line in text.split(separator: "\n") { context.log.write(String(line)) }
             return
         }
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        context.log.writeUnformatted(text)
     }
 
     /// Number of open client connections.

@@ -1,3 +1,4 @@
+import CoreMetrics
 import HTTPServerHTTP1
 
 /// Limits and timeouts of an `HTTPServer`'s connections.
@@ -37,7 +38,16 @@ public struct ServerConfiguration: Sendable {
     public var acceptsPerWakeup: Int = 1
     /// How long `shutdown()` lets responses in flight finish before it closes what is left.
     public var shutdownGracePeriod: Duration = .seconds(10)
+    /// The access log's format: Python's (the default), Common Log Format or Combined.
+    public var accessLogFormat: AccessLogFormat = .python
+    /// Where the server's metrics go; nil (the default): `MetricsSystem.factory`, looked at once
+    /// when the server is made. With swift-metrics' no-op factory (nothing bootstrapped) the server
+    /// does no metric work at all.
+    public var metricsFactory: (any MetricsFactory)? = nil
+    /// The PROXY protocol from trusted proxies; nil (the default): not accepted from anyone.
+    public var proxyProtocol: ProxyProtocolConfiguration? = nil
 
+    /// The defaults above (Python's limits, nginx's timeouts).
     public init() {
         var limits = ParserLimits()
         limits.maxBodySize = 1 << 20
