@@ -111,7 +111,7 @@ import Testing
 
     @Test func sendingConnectionCloseClosesAfterTheResponse() throws {
         let client = TestClient(handler: CloseHeaderHandler.self)
-        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\n\r\nGET /second HTTP/1.1\r\n\r\n"))
+        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(responses.count == 1)
         #expect(client.isClosedByServer)
     }
@@ -127,7 +127,7 @@ import Testing
 
     @Test func closeConnectionSetByHandlerIsHonoured() throws {
         let client = TestClient(handler: SetsCloseConnection.self)
-        let response = try client.send("GET / HTTP/1.1\r\n\r\n")
+        let response = try client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(response.status == 204)
         #expect(client.isClosedByServer)
     }
