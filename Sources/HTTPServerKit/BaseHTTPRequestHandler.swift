@@ -213,6 +213,8 @@ open class BaseHTTPRequestHandler {
 
     var isHTTP09: Bool { isHTTP09Request && !isErrorRequest }
     @exclusivity(unchecked) private var isHTTP09Request = false
+    /// The request is HTTP/1.0: keep-alive must be announced (RFC 9112 §9.3).
+    @exclusivity(unchecked) private var isHTTP10Request = false
     /// The current request is HEAD (its response carries no body).
     @exclusivity(unchecked) private(set) var isHEADRequest = false
     @exclusivity(unchecked) private(set) var requestMethod = KnownMethod.other
@@ -253,6 +255,7 @@ open class BaseHTTPRequestHandler {
         }
         let version = connection.parser.head.version
         isHTTP09Request = version == .http09
+        isHTTP10Request = version == .http10
         // Python: keep-alive only when both sides speak HTTP/1.1 ...
         closeConnection = !(version >= .http11 && isProtocolHTTP11)
         // ... or the client asks for it. `close` wins over `keep-alive` when both are listed.
@@ -272,6 +275,7 @@ open class BaseHTTPRequestHandler {
         beginRequestCaches()
         isHEADRequest = false
         isHTTP09Request = false
+        isHTTP10Request = false
         isErrorRequest = true
         closeConnection = true
         cachedRequestVersion = ""
@@ -556,6 +560,14 @@ open class BaseHTTPRequestHandler {
                 // (Python does not; in HTTP/1.0 mode closing is the default and goes unsaid.)
                 Self.connectionClose.withUnsafeBytes { connection.writeHead($0) }
                 connection.response.sentConnectionHeader = true
+            } else if !closeConnection && isHTTP10Request && !connection.response.sentConnectionHeader
+                        && !connection.isCloseForced {
+                // RFC 9112 §9.3 and RFC 2068 §19.7.1: an HTTP/1.0 connection persists only when
+                // the server says `Connection: keep-alive`; without it an HTTP/1.0 client (ab -k)
+                // waits for the close that delimits the response. (Python keeps the connection
+                // open and does not say so.)
+                Self.connectionKeepAlive.withUnsafeBytes { connection.writeHead($0) }
+                connection.response.sentConnectionHeader = true
             }
         }
         Self.crlf.withUnsafeBytes { connection.writeHead($0) }
@@ -642,6 +654,7 @@ open class BaseHTTPRequestHandler {
 
     private static let crlf: StaticString = "\r\n"
     private static let connectionClose: StaticString = "Connection: close\r\n"
+    private static let connectionKeepAlive: StaticString = "Connection: keep-alive\r\n"
 }
 
 /// The methods that have a `doXXX()` of their own, recognised from the raw token.
