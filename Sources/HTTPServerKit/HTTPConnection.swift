@@ -552,6 +552,7 @@ final class HTTPConnection: TransportDelegate {
     private func requestFinished() {
         guard let handler else { return }
         handler.endRequest()
+        context.onRequestFinished?()
         response = ResponseState()
         exchange.resetRequest(pool: pool)
         if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
