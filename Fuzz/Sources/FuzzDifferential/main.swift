@@ -127,8 +127,9 @@ enum Divergence {
     /// D8. obs-fold (a field line starting with SP or HTAB): RFC 9112 §5.2 lets a server reject it
     /// with 400 or replace it with SP; we reject, llhttp unfolds.
     case obsFold
-    /// D9. Whitespace (SP, HTAB) around a Transfer-Encoding element: OWS (RFC 9112 §5, RFC 9110
-    /// §5.6.1), not part of `chunked`; llhttp refuses an HTAB or a trailing SP there.
+    /// D9. Whitespace (SP, HTAB) around a Transfer-Encoding element or a Content-Length value: OWS
+    /// (RFC 9112 §5, RFC 9110 §5.6.1), not part of the value; llhttp refuses an HTAB or a trailing
+    /// SP there.
     case transferEncodingWhitespace
     /// D10. Chunk extensions as RFC 9112 §7.1.1 writes them: BWS around `;` and `=`, values
     /// tokens or quoted-strings; llhttp refuses whitespace (and more) inside an extension.
@@ -400,6 +401,12 @@ func explainTheirRejection(_ theirs: dfz_result, _ ours: OurFraming.Message?, _ 
         while lineStart > 0 && data[lineStart - 1] != 10 { lineStart -= 1 }
         let line = UnsafeRawBufferPointer(rebasing: data[lineStart...theirs.error_pos])
         if hasChunkExtensions(line, from: 0) { return .chunkExtension }
+    }
+    if theirs.error == 11,  // HPE_INVALID_CONTENT_LENGTH
+       fieldValues(data, from: start, named: "content-length").contains(where: { value in
+           value.drop(while: { $0 == 32 || $0 == 9 }).contains(where: { $0 == 32 || $0 == 9 })
+       }) {
+        return .transferEncodingWhitespace
     }
     if theirs.error == 15,  // HPE_INVALID_TRANSFER_ENCODING
        fieldValues(data, from: start, named: "transfer-encoding").contains(where: { value in
