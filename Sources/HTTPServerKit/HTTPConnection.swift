@@ -628,6 +628,7 @@ final class HTTPConnection: TransportDelegate {
         state = .closingAfterOutput
         leftInputUnread = true  // the rest of a refused request may still be on its way
         cancelRequest()
+        context.onRequestFinished?()
     }
 
     // MARK: Output

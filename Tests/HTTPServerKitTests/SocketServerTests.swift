@@ -136,6 +136,25 @@ import Testing
         server.serverClose()
     }
 
+    /// A request answered with an error (here 400, no Host) counts as answered.
+    @Test func handleRequestReturnsOnceABadRequestIsAnswered() throws {
+        let server = try Self.loopback()
+        server.timeout = .seconds(10)
+        let port = server.serverPort
+        let answer = Box("")
+        let client = Thread { answer.value = Self.exchange(port, "GET / HTTP/1.1\r\n\r\n") }
+        client.start()
+        let started = Date()
+        try server.handleRequest()
+        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(server.timeouts == 0)
+        server.timeout = .milliseconds(200)
+        try server.handleRequest()  // the close
+        while answer.value.isEmpty { usleep(1000) }
+        #expect(answer.value.hasPrefix("HTTP/1.1 400"))
+        server.serverClose()
+    }
+
     @Test func handleRequestCallsHandleTimeoutWhenNoRequestComes() throws {
         let server = try Self.loopback()
         defer { server.serverClose() }
