@@ -1,5 +1,5 @@
-// The Host field and the request-target's authority (RFC 9112 §3.2, §3.2.2, §3.2.3;
-// RFC 9110 §4.2, §7.2; RFC 3986 §3.2):
+// The request-target's form, the Host field and the target's authority (RFC 9112 §3.2, §3.2.2,
+// §3.2.3; RFC 9110 §4.2, §7.2; RFC 3986 §3.2):
 //
 //   Host       = uri-host [ ":" port ]
 //   uri-host   = IP-literal / IPv4address / reg-name
@@ -13,6 +13,59 @@
 // took such a value would route or log by a host the client never named.
 
 extension RequestParser {
+    /// RFC 9112 §3.2: the form of the request-target must fit the method.
+    mutating func checkTargetForm(_ p: UnsafePointer<UInt8>) throws(ParseError) {
+        let t = head.target
+        let first = p[t.lowerBound]
+        // No form has a fragment (origin-form = absolute-path [ "?" query ], absolute-form =
+        // absolute-URI): a `#` is a client's error, and parsers that cut the target there and
+        // parsers that do not see different targets.
+        for i in t where p[i] == UInt8(ascii: "#") { throw .badRequestLine }
+        if head.isConnect {
+            // authority-form = uri-host ":" port (§3.2.3).
+            guard Self.isValidAuthority(p, t, rule: .authorityForm) else { throw .badRequestLine }
+            head.authority = t
+            return
+        }
+        if first == .slash { return }  // origin-form (§3.2.1)
+        if first == .asterisk {
+            // asterisk-form is only for a server-wide OPTIONS (§3.2.4).
+            guard t.count == 1, equals(p, head.method, "OPTIONS") else { throw .badRequestLine }
+            return
+        }
+        // absolute-form (§3.2.2): scheme "://" ...; HTTP's schemes always have an authority,
+        // which also tells `example.com:80` (authority-form, CONNECT only) apart.
+        var i = t.lowerBound
+        guard isAlpha(p[i]) else { throw .badRequestLine }
+        i += 1
+        while i < t.upperBound, isSchemeByte(p[i]) { i += 1 }
+        guard t.upperBound - i >= 3, p[i] == .colon, p[i + 1] == .slash, p[i + 2] == .slash else {
+            throw .badRequestLine
+        }
+        // The authority runs to the path, query or end (RFC 3986 §3.2). It must be
+        // `uri-host [ ":" port ]`: userinfo is an error for http(s) (RFC 9110 §4.2.4), and an
+        // http(s) URI with an empty host is invalid (§4.2.1). It is the request's authority,
+        // whatever Host says (RFC 9112 §3.2.2).
+        let authorityStart = i + 3
+        var authorityEnd = authorityStart
+        while authorityEnd < t.upperBound && p[authorityEnd] != .slash && p[authorityEnd] != UInt8(ascii: "?")
+            && p[authorityEnd] != UInt8(ascii: "#") { authorityEnd += 1 }
+        guard Self.isValidAuthority(p, authorityStart..<authorityEnd, rule: .absoluteForm) else {
+            throw .badRequestLine
+        }
+        head.authority = authorityStart..<authorityEnd
+    }
+
+    @inline(__always)
+    func isAlpha(_ b: UInt8) -> Bool {
+        (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")
+    }
+
+    @inline(__always)
+    func isSchemeByte(_ b: UInt8) -> Bool {
+        isAlpha(b) || (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
+    }
+
     /// What an authority must have besides `uri-host [ ":" port ]`.
     enum AuthorityRule {
         /// A Host field value: the host may be empty (RFC 9110 §7.2 has a client send an empty
