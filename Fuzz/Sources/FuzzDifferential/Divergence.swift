@@ -170,7 +170,8 @@ func weRejectOnceTheLineEnds(_ data: UnsafeRawBufferPointer) -> Bool {
 func hasBareLF(_ data: UnsafeRawBufferPointer, from start: Int) -> Bool {
     var i = start
     while i < data.count {
-        if data[i] == 10 && (i == 0 || data[i - 1] != 13) { return true }
+        // At `start` the byte before belongs to the previous message (a body ending in CR).
+        if data[i] == 10 && (i == start || data[i - 1] != 13) { return true }
         if data[i] == 13 && i + 1 < data.count && data[i + 1] != 10 { return true }
         i += 1
     }
