@@ -7,7 +7,8 @@ enum ByteClass {
     static let token: UInt8 = 1 << 0
     /// field-vchar, SP or HTAB (RFC 9110 §5.5): a byte allowed in a field value.
     static let fieldValue: UInt8 = 1 << 1
-    /// VCHAR or obs-text: a byte allowed in a request-target (no CTL, SP or DEL).
+    /// VCHAR: a byte allowed in a request-target (no CTL, SP, DEL or byte ≥ 0x80: RFC 9112 §3.2
+    /// builds every form from RFC 3986, whose characters are all ASCII).
     static let target: UInt8 = 1 << 2
     /// qdtext (RFC 9110 §5.6.4): allowed unescaped inside a quoted-string.
     static let quotedText: UInt8 = 1 << 3
@@ -23,7 +24,7 @@ enum ByteClass {
             let isObsText = b >= 0x80
             if isVisible && !"\"(),/:;<=>?@[\\]{}".utf8.contains(UInt8(b)) { c |= token }
             if isVisible || isObsText || b == 0x20 || b == 0x09 { c |= fieldValue }
-            if isVisible || isObsText { c |= target }
+            if isVisible { c |= target }
             if b == 0x09 || b == 0x20 || b == 0x21 || (0x23...0x5B).contains(b) || (0x5D...0x7E).contains(b) || isObsText {
                 c |= quotedText
             }
@@ -67,12 +68,13 @@ extension UInt8 {
 
 extension ByteClass {
     /// Advances from `start` over bytes of `byteClass` (which must be every byte at or above
-    /// `lowestValid` except DEL, plus possibly HTAB) and returns the index of the first other
-    /// byte, or `stop`. Eight bytes at a time while no byte is below `lowestValid` or DEL:
-    /// field values and request-targets are long runs of ordinary bytes.
+    /// `lowestValid` except DEL, plus possibly HTAB, and without bytes ≥ 0x80 unless
+    /// `allowsHighBytes`) and returns the index of the first other byte, or `stop`. Eight bytes
+    /// at a time while no byte is below `lowestValid`, DEL or (when not allowed) ≥ 0x80: field
+    /// values and request-targets are long runs of ordinary bytes.
     @inline(__always)
-    static func skip(_ p: UnsafePointer<UInt8>, from start: Int, to stop: Int, lowestValid: UInt8, byteClass: UInt8,
-                     table: UnsafePointer<UInt8>) -> Int {
+    static func skip(_ p: UnsafePointer<UInt8>, from start: Int, to stop: Int, lowestValid: UInt8,
+                     allowsHighBytes: Bool = true, byteClass: UInt8, table: UnsafePointer<UInt8>) -> Int {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let highs: UInt64 = 0x8080_8080_8080_8080
         let low = ones &* UInt64(lowestValid)
@@ -84,7 +86,8 @@ extension ByteClass {
                 let below = (w &- low) & ~w & highs
                 let x = w ^ (ones &* 0x7F)
                 let del = (x &- ones) & ~x & highs
-                if below | del != 0 { break }
+                let high = allowsHighBytes ? 0 : w & highs
+                if below | del | high != 0 { break }
                 j &+= 8
             }
             let wordEnd = min(stop, j &+ 8)

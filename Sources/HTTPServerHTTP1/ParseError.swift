@@ -41,7 +41,8 @@ public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let badChunk = Kind("badChunk")
         /// Body over `maxBodySize`. 413.
         public static let bodyTooLarge = Kind("bodyTooLarge")
-        /// More than one Host, or none on HTTP/1.1 when `requireHost` (RFC 9112 §3.2). 400.
+        /// More than one Host, one that is not `uri-host [ ":" port ]`, or none on HTTP/1.1 when
+        /// `requireHost` (RFC 9112 §3.2). 400.
         public static let badHost = Kind("badHost")
     }
     public var kind: Kind

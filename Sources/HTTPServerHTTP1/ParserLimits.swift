@@ -21,8 +21,9 @@ public struct ParserLimits: Sendable, Equatable {
     public var maxChunkLineLength: Int = 4096
     /// Most bytes of trailer section → 431.
     public var maxTrailerSize: Int = 65536
-    /// Reject an HTTP/1.1 request without a Host field (RFC 9112 §3.2) with 400.
-    /// Off by default: Python's `http.server` accepts such requests.
-    public var requireHost: Bool = false
+    /// Reject an HTTP/1.1 request without a Host field with 400, as RFC 9112 §3.2 requires
+    /// ("A server MUST respond with a 400"). Python's `http.server` accepts such requests;
+    /// set this to false to do the same. (Two Hosts, or an invalid one, are a 400 either way.)
+    public var requireHost: Bool = true
     public init() {}
 }

@@ -31,6 +31,10 @@ public struct RequestHead: Sendable {
     public var expectsContinue: Bool = false
     /// The method is CONNECT (informational; the parser gives a CONNECT request no body).
     public var isConnect: Bool = false
+    /// The request's authority (`uri-host [ ":" port ]`): the target's for absolute-form and
+    /// authority-form (RFC 9112 §3.2.2: it wins over Host), else the Host field's value; nil
+    /// without either (HTTP/1.0 without Host, or `requireHost` off).
+    public var authority: Range<Int>? = nil
     public init() {}
 
     /// Whether the connection stays open after this request, by RFC 9112 §9.3 and
@@ -63,5 +67,6 @@ public struct RequestHead: Sendable {
         connectionKeepAlive = false
         expectsContinue = false
         isConnect = false
+        authority = nil
     }
 }

@@ -47,7 +47,7 @@ extension RequestParser {
                 i &+= 1
             case .chunkExtensionWhitespace, .chunkExtensionNameStart, .chunkExtensionName,
                  .chunkExtensionAfterName, .chunkExtensionValueStart, .chunkExtensionToken,
-                 .chunkExtensionQuoted, .chunkExtensionQuotedPair:
+                 .chunkExtensionQuoted, .chunkExtensionQuotedPair, .chunkExtensionValueEnd:
                 let b = p[i]
                 if i &- lineStart >= limits.maxChunkLineLength && b != .cr { throw .badChunk }
                 state = try chunkExtensionStep(b, table)
@@ -129,6 +129,12 @@ extension RequestParser {
         let isWhitespace = b == .sp || b == .htab
         switch state {
         case .chunkExtensionWhitespace:
+            // chunk-ext = *( BWS ";" ... ): whitespace after the size or a value must lead to a
+            // `;`. `a \r\n` is no chunk-size line (§7.1), and parsers that disagree on it can be
+            // made to disagree on framing.
+            if isWhitespace { return .chunkExtensionWhitespace }
+            if b == .semicolon { return .chunkExtensionNameStart }
+        case .chunkExtensionValueEnd:
             if isWhitespace { return .chunkExtensionWhitespace }
             if b == .semicolon { return .chunkExtensionNameStart }
             if b == .cr { return .chunkSizeLineLF }
@@ -142,10 +148,10 @@ extension RequestParser {
             if b == .semicolon { return .chunkExtensionNameStart }
             if b == .cr { return .chunkSizeLineLF }
         case .chunkExtensionAfterName:
+            // BWS is only ever followed by "=" or ";", never by the CR (§7.1.1).
             if isWhitespace { return .chunkExtensionAfterName }
             if b == .equals { return .chunkExtensionValueStart }
             if b == .semicolon { return .chunkExtensionNameStart }
-            if b == .cr { return .chunkSizeLineLF }
         case .chunkExtensionValueStart:
             if isWhitespace { return .chunkExtensionValueStart }
             if b == .quote { return .chunkExtensionQuoted }
@@ -156,7 +162,7 @@ extension RequestParser {
             if b == .semicolon { return .chunkExtensionNameStart }
             if b == .cr { return .chunkSizeLineLF }
         case .chunkExtensionQuoted:
-            if b == .quote { return .chunkExtensionWhitespace }
+            if b == .quote { return .chunkExtensionValueEnd }
             if b == .backslash { return .chunkExtensionQuotedPair }
             if table[Int(b)] & ByteClass.quotedText != 0 { return .chunkExtensionQuoted }
         case .chunkExtensionQuotedPair:

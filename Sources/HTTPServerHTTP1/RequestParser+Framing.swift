@@ -7,8 +7,11 @@ extension RequestParser {
         switch field.name.count {
         case 4 where equalsFolded(p, field.name, "host"):
             hostCount += 1
-            // RFC 9112 §3.2: more than one Host is a 400.
+            // RFC 9112 §3.2: more than one Host, or one that is not `uri-host [ ":" port ]`, is a 400.
             if hostCount > 1 { throw .badHost }
+            guard Self.isValidAuthority(p, field.value, rule: .hostField) else { throw .badHost }
+            // An absolute-form target's authority wins (§3.2.2); Host is the authority otherwise.
+            if head.authority == nil { head.authority = field.value }
         case 6 where equalsFolded(p, field.name, "expect"):
             if equalsFolded(p, field.value, "100-continue") { head.expectsContinue = true }
         case 10 where equalsFolded(p, field.name, "connection"):

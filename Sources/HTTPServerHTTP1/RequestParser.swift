@@ -16,8 +16,10 @@
 /// - The request-target's form must fit the method: `*` only for OPTIONS, authority-form
 ///   only (and always) for CONNECT, absolute-form only as `scheme://...` (§3.2).
 /// - CONNECT gets no body whatever its fields say; the bytes after its head belong to the tunnel.
-/// Python compatibility: `GET /path` (two words) is HTTP/0.9; HTTP/1.x for x ≥ 2 is accepted;
-/// a missing Host is accepted unless `ParserLimits.requireHost`.
+/// - Host (§3.2): an HTTP/1.1 request without one, any request with two, or one that is not
+///   `uri-host [ ":" port ]`: 400. An absolute-form target's authority is the request's, not Host's.
+/// Python compatibility: `GET /path` (two words) is HTTP/0.9; HTTP/1.x for x ≥ 2 is accepted.
+/// Python accepts a request without Host; `ParserLimits.requireHost = false` does too.
 public struct RequestParser: Sendable {
     /// Where in the grammar the next byte falls.
     enum State: Sendable {
@@ -41,18 +43,20 @@ public struct RequestParser: Sendable {
         /// The first byte of a chunk-size line.
         case chunkSizeStart
         case chunkSizeDigits
-        /// BWS before a `;` or the CR, after the size or an extension.
+        /// BWS after the size or an extension value: only a `;` may follow (RFC 9112 §7.1.1).
         case chunkExtensionWhitespace
         /// BWS after `;`, before an extension name.
         case chunkExtensionNameStart
         case chunkExtensionName
-        /// BWS after an extension name, before `=`, `;` or CR.
+        /// BWS after an extension name, before `=` or `;`.
         case chunkExtensionAfterName
         /// BWS after `=`, before the value.
         case chunkExtensionValueStart
         case chunkExtensionToken
         case chunkExtensionQuoted
         case chunkExtensionQuotedPair
+        /// Just after a quoted extension value: `;`, BWS or the CR.
+        case chunkExtensionValueEnd
         /// The LF ending a chunk-size line.
         case chunkSizeLineLF
         case chunkData(remaining: Int)
@@ -133,7 +137,7 @@ public struct RequestParser: Sendable {
              .contentBody, .chunkSizeStart, .chunkSizeDigits, .chunkExtensionWhitespace,
              .chunkExtensionNameStart, .chunkExtensionName, .chunkExtensionAfterName,
              .chunkExtensionValueStart, .chunkExtensionToken, .chunkExtensionQuoted,
-             .chunkExtensionQuotedPair, .chunkSizeLineLF, .chunkData, .chunkDataCR, .chunkDataLF,
+             .chunkExtensionQuotedPair, .chunkExtensionValueEnd, .chunkSizeLineLF, .chunkData, .chunkDataCR, .chunkDataLF,
              .trailerSection:
             return true
         }
@@ -168,7 +172,7 @@ public struct RequestParser: Sendable {
             return .body(0..<take)
         case .chunkSizeStart, .chunkSizeDigits, .chunkExtensionWhitespace, .chunkExtensionNameStart,
              .chunkExtensionName, .chunkExtensionAfterName, .chunkExtensionValueStart, .chunkExtensionToken,
-             .chunkExtensionQuoted, .chunkExtensionQuotedPair, .chunkSizeLineLF, .chunkData, .chunkDataCR,
+             .chunkExtensionQuoted, .chunkExtensionQuotedPair, .chunkExtensionValueEnd, .chunkSizeLineLF, .chunkData, .chunkDataCR,
              .chunkDataLF, .trailerSection:
             return try parseChunked(p, n)
         case .messageComplete:
@@ -227,7 +231,7 @@ public struct RequestParser: Sendable {
                 i &+= 1
             case .target:
                 i = ByteClass.skip(p, from: i, to: min(end, requestLineLimit), lowestValid: 0x21,
-                                   byteClass: ByteClass.target, table: table)
+                                   allowsHighBytes: false, byteClass: ByteClass.target, table: table)
                 if i == end { break scanning }
                 let b = p[i]
                 if i >= requestLineLimit && b != .cr { throw .requestLineTooLong }
@@ -240,7 +244,7 @@ public struct RequestParser: Sendable {
                     targetEnd = i
                     state = .http09RequestLineLF
                 } else {
-                    throw .badRequestLine  // CTL, DEL or bare LF inside the target
+                    throw .badRequestLine  // CTL, DEL, a byte ≥ 0x80 or bare LF inside the target
                 }
                 i &+= 1
             case .version:
@@ -292,7 +296,7 @@ public struct RequestParser: Sendable {
             case .contentBody, .chunkSizeStart, .chunkSizeDigits, .chunkExtensionWhitespace,
                  .chunkExtensionNameStart, .chunkExtensionName, .chunkExtensionAfterName,
                  .chunkExtensionValueStart, .chunkExtensionToken, .chunkExtensionQuoted,
-                 .chunkExtensionQuotedPair, .chunkSizeLineLF, .chunkData, .chunkDataCR, .chunkDataLF,
+                 .chunkExtensionQuotedPair, .chunkExtensionValueEnd, .chunkSizeLineLF, .chunkData, .chunkDataCR, .chunkDataLF,
                  .trailerSection, .messageComplete:
                 preconditionFailure("parseHead in a body state")
             }
@@ -335,54 +339,10 @@ public struct RequestParser: Sendable {
         try checkTargetForm(p)
     }
 
-    /// RFC 9112 §3.2: the form of the request-target must fit the method.
-    private func checkTargetForm(_ p: UnsafePointer<UInt8>) throws(ParseError) {
-        let t = head.target
-        let first = p[t.lowerBound]
-        if head.isConnect {
-            // authority-form = uri-host ":" port (§3.2.3).
-            var hasColon = false
-            for i in t {
-                let b = p[i]
-                if b == .slash || b == UInt8(ascii: "?") || b == UInt8(ascii: "#") || b == UInt8(ascii: "@") {
-                    throw .badRequestLine
-                }
-                if b == .colon { hasColon = true }
-            }
-            guard hasColon else { throw .badRequestLine }
-            return
-        }
-        if first == .slash { return }  // origin-form (§3.2.1)
-        if first == .asterisk {
-            // asterisk-form is only for a server-wide OPTIONS (§3.2.4).
-            guard t.count == 1, equals(p, head.method, "OPTIONS") else { throw .badRequestLine }
-            return
-        }
-        // absolute-form (§3.2.2): scheme "://" ...; HTTP's schemes always have an authority,
-        // which also tells `example.com:80` (authority-form, CONNECT only) apart.
-        var i = t.lowerBound
-        guard isAlpha(p[i]) else { throw .badRequestLine }
-        i += 1
-        while i < t.upperBound, isSchemeByte(p[i]) { i += 1 }
-        guard t.upperBound - i >= 3, p[i] == .colon, p[i + 1] == .slash, p[i + 2] == .slash else {
-            throw .badRequestLine
-        }
-    }
-
     // MARK: - Small helpers
 
     @inline(__always)
     private func digit(_ b: UInt8) -> Int? {
         b >= 0x30 && b <= 0x39 ? Int(b &- 0x30) : nil
-    }
-
-    @inline(__always)
-    private func isAlpha(_ b: UInt8) -> Bool {
-        (b | 0x20) >= UInt8(ascii: "a") && (b | 0x20) <= UInt8(ascii: "z")
-    }
-
-    @inline(__always)
-    private func isSchemeByte(_ b: UInt8) -> Bool {
-        isAlpha(b) || (b >= 0x30 && b <= 0x39) || b == UInt8(ascii: "+") || b == UInt8(ascii: "-") || b == UInt8(ascii: ".")
     }
 }

@@ -15,26 +15,26 @@ import Testing
 
     @Test func deliveryReallyCutsTheReads() throws {
         let client = TestClient(handler: PieceCounter.self)
-        let head = "POST / HTTP/1.1\r\nContent-Length: 6\r\n\r\n"
+        let head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\n"
         let cuts = [head.utf8.count + 2, head.utf8.count + 4]
         #expect(try client.send(head + "abcdef", delivery: .split(at: cuts)).bodyText == "3 pieces")
     }
 
     @Test func everySplitAgreesForAWellBehavedHandler() throws {
         let client = TestClient(handler: Greeter.self)
-        let responses = try client.sendAtEverySplit(Self.post + "GET /next HTTP/1.1\r\n\r\n")
+        let responses = try client.sendAtEverySplit(Self.post + "GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(responses.map(\.bodyText) == ["got 11 bytes: hello world", "Hello, World!"])
     }
 
     @Test func everySplitWithEndOfInputForATruncatedRequest() throws {
         let client = TestClient(handler: Greeter.self)
-        let responses = try client.sendAtEverySplit("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc", endingInput: true)
+        let responses = try client.sendAtEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc", endingInput: true)
         #expect(responses.map(\.status) == [400])
     }
 
     @Test func everySplitReportsTheFirstSplitThatDiffers() throws {
         let client = TestClient(handler: PieceCounter.self)
-        let head = "POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n"
+        let head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\n"
         do {
             try client.sendAtEverySplit(head + "abcd")
             Issue.record("the split check did not notice a handler that counts reads")
@@ -48,7 +48,7 @@ import Testing
 
     @Test func splitChecksUseFreshConnections() throws {
         let client = TestClient(handler: Greeter.self)
-        try client.sendAtEverySplit("GET / HTTP/1.1\r\n\r\n")
+        try client.sendAtEverySplit("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(client.responses.isEmpty, "the client's own connection is not used")
         #expect(client.server.connectionCount == 1, "the connections of the check are gone")
     }

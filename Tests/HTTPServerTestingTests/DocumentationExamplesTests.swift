@@ -65,7 +65,7 @@ final class BigHandler: BaseHTTPRequestHandler {
         let hello = try client.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
 
         // Raw, several requests: every response they completed.
-        let both = try client.sendRaw("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
+        let both = try client.sendRaw("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
 
         // Built: method, target, version, headers, body. `Host: localhost` is added to an HTTP/1.1
         // request without one, and the body is framed with Content-Length.
@@ -121,7 +121,7 @@ final class BigHandler: BaseHTTPRequestHandler {
 
     @Test func expectContinueStepByStep() throws {
         let client = TestClient(handler: UploadHandler.self)
-        let none = try client.sendRaw("POST /upload HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+        let none = try client.sendRaw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
         #expect(none.isEmpty)
         #expect(client.pendingInterim.map(\.status) == [100])   // sent before the body was read
         let response = try client.send("data")
@@ -143,18 +143,18 @@ final class BigHandler: BaseHTTPRequestHandler {
 
     @Test func delivery() throws {
         let client = TestClient(handler: UploadHandler.self)
-        let request = "POST /upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
+        let request = "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
         #expect(try client.send(request, delivery: .byteByByte).status == 201)
         #expect(try client.send(request, delivery: .split(at: [10, 44])).status == 201)
     }
 
     @Test func everySplitAgrees() throws {
         let client = TestClient(handler: UploadHandler.self)
-        let responses = try client.sendAtEverySplit("POST /upload HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello"
-                                                    + "GET /hello HTTP/1.1\r\n\r\n")
+        let responses = try client.sendAtEverySplit("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+                                                    + "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(responses.map(\.status) == [201, 200])
         // A request cut short on purpose: half-close after it (400 "Incomplete request").
-        #expect(try client.sendAtEverySplit("POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc",
+        #expect(try client.sendAtEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\nabc",
                                             endingInput: true).map(\.status) == [400])
     }
 
@@ -173,7 +173,7 @@ final class BigHandler: BaseHTTPRequestHandler {
 
         // Body: counted from the last read.
         let slowBody = TestClient(handler: UploadHandler.self, configuration: configuration)
-        _ = try slowBody.sendRaw("POST /upload HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        _ = try slowBody.sendRaw("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
         try slowBody.advanceTime(by: .seconds(4))
         _ = try slowBody.sendRaw("def")                 // restarts the body timeout
         #expect(try slowBody.advanceTime(by: .seconds(4)).isEmpty)
@@ -189,7 +189,7 @@ final class BigHandler: BaseHTTPRequestHandler {
     @Test func slowReader() throws {
         let client = TestClient(handler: BigHandler.self)
         try client.stopReading(after: 1000)                 // the client takes 1000 bytes, then no more
-        #expect(try client.sendRaw("GET / HTTP/1.1\r\n\r\n").isEmpty)
+        #expect(try client.sendRaw("GET / HTTP/1.1\r\nHost: x\r\n\r\n").isEmpty)
         let state = try client.serverState()
         #expect(client.receivedBytes.count == 1000)         // a short write...
         #expect(state.isAwaitingWritable)                   // ...then EAGAIN: the server waits for EPOLLOUT
@@ -224,7 +224,7 @@ final class BigHandler: BaseHTTPRequestHandler {
                                     handlerFactory: { UploadHandler() })
         let transport = FakeTransport()
         server.serveConnection(over: transport, peer: nil)
-        transport.send("GET /hello HTTP/1.1\r\n\r\n")            // handled before send returns
+        transport.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")            // handled before send returns
         let (responses, _) = try ResponseReader.parse(transport.takeWritten(), atEOF: false)
         #expect(responses.first?.status == 200)
         transport.stopReading(after: 10)                         // the server's writes now hit a window

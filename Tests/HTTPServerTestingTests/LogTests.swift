@@ -29,7 +29,7 @@ import Testing
             override func doGET() throws {}
         }
         let client = TestClient(handler: Silent.self)
-        _ = try client.sendRaw("GET / HTTP/1.1\r\n\r\n")
+        _ = try client.sendRaw("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(client.log.contains("handler sent no response"))
         #expect(client.isClosedByServer)
     }

@@ -49,7 +49,7 @@ import Testing
             return [try client.send(.post("/upload", body: big, expectsContinue: true))]
         },
         Scenario(name: "100-continue by hand", handler: Greeter.self) { client in
-            var responses = try client.sendRaw("POST / HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+            var responses = try client.sendRaw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
             guard client.pendingInterim.map(\.status) == [100] else { return responses }
             responses += try client.sendRaw("data")
             return responses
@@ -60,16 +60,16 @@ import Testing
              try client.send(.post("/empty", body: ""))]
         },
         Scenario(name: "bad request line", handler: Greeter.self) { client in
-            try client.sendRaw("GARBAGE\r\n\r\nGET / HTTP/1.1\r\n\r\n")
+            try client.sendRaw("GARBAGE\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
         },
         Scenario(name: "too many headers", handler: Greeter.self) { client in
-            try client.sendRaw("GET / HTTP/1.1\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined() + "\r\n")
+            try client.sendRaw("GET / HTTP/1.1\r\nHost: x\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined() + "\r\n")
         },
         Scenario(name: "body too large", handler: Greeter.self) { client in
-            try client.sendRaw("POST / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\nabc")
+            try client.sendRaw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\nabc")
         },
         Scenario(name: "unsupported method", handler: Greeter.self) { client in
-            [try client.send("SPAM / HTTP/1.1\r\n\r\n")]
+            [try client.send("SPAM / HTTP/1.1\r\nHost: x\r\n\r\n")]
         },
         Scenario(name: "handler throws", handler: Greeter.self) { client in
             [try client.send(.get("/throw"))]
@@ -78,7 +78,7 @@ import Testing
             [try client.send(.get("/"))]
         },
         Scenario(name: "half-close mid-request", handler: Greeter.self) { client in
-            try client.sendRaw("GET /a HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nab")
+            try client.sendRaw("GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nab")
                 + client.sendEndOfInput()
         },
         Scenario(name: "chunked response", handler: Chunker.self) { client in
@@ -118,12 +118,12 @@ import Testing
     @Test func loopbackPeerControl() throws {
         let client = try TestClient(handler: Greeter.self, mode: .loopback)
         try client.stopReading()
-        _ = try client.sendRaw("GET /big HTTP/1.1\r\n\r\n")
+        _ = try client.sendRaw("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(client.responses.isEmpty, "nothing is read while the client does not read")
         let responses = try client.resumeReading()
         #expect(responses.first?.body.count == 100_000)
         let other = try client.openConnection()
-        _ = try other.sendRaw("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        _ = try other.sendRaw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
         other.reset()
         #expect(try client.send(.get("/")).status == 200, "a reset of one client does not disturb another")
     }
@@ -161,7 +161,7 @@ import Testing
 
     @Test func everySplitOverLoopback() throws {
         let client = try TestClient(handler: Greeter.self, mode: .loopback)
-        let responses = try client.sendAtEverySplit("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nok")
+        let responses = try client.sendAtEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
         #expect(responses.map(\.bodyText) == ["got 2 bytes: ok"])
     }
 }

@@ -6,7 +6,7 @@ import Testing
 @Suite struct PeerControlTests {
     @Test func halfCloseAfterRequestsGetsTheAnswersThenAClose() throws {
         let client = TestClient(handler: Greeter.self)
-        client.transport.send("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
+        client.transport.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
         _ = try client.collect()
         let state = try client.serverState()
         #expect(!state.isClosed)
@@ -17,7 +17,7 @@ import Testing
 
     @Test func resetMidBodyClosesTheServerSide() throws {
         let client = TestClient(handler: Greeter.self)
-        _ = try client.sendRaw("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        _ = try client.sendRaw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
         #expect(client.server.connectionCount == 1)
         client.reset()
         #expect(try client.serverState().isClosed)
@@ -28,7 +28,7 @@ import Testing
     @Test func aClientThatStopsReadingSeesShortWritesThenWouldBlock() throws {
         let client = TestClient(handler: Greeter.self)
         try client.stopReading(after: 1000)
-        #expect(try client.sendRaw("GET /big HTTP/1.1\r\n\r\n").isEmpty)
+        #expect(try client.sendRaw("GET /big HTTP/1.1\r\nHost: x\r\n\r\n").isEmpty)
         let state = try client.serverState()
         #expect(client.receivedBytes.count == 1000, "a short write took what the window allowed")
         #expect(state.isAwaitingWritable, "then wouldBlock: the server waits for the socket")
@@ -44,13 +44,13 @@ import Testing
         configuration.outputHighWatermark = 150_000
         let client = TestClient(handler: Greeter.self, configuration: configuration)
         try client.stopReading()
-        _ = try client.sendRaw(String(repeating: "GET /big HTTP/1.1\r\n\r\n", count: 5))
+        _ = try client.sendRaw(String(repeating: "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", count: 5))
         var state = try client.serverState()
         #expect(state.isReadingPaused)
         #expect(state.queuedOutputBytes > 150_000)
         #expect(state.writeCalls >= 1)
         // More input is held, not read.
-        _ = try client.sendRaw("GET / HTTP/1.1\r\n\r\n")
+        _ = try client.sendRaw("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         state = try client.serverState()
         #expect(state.heldInputBytes > 0)
         var responses: [TestResponse] = []

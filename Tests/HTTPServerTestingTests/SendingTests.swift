@@ -63,7 +63,7 @@ import Testing
 
     @Test func sendReturnsTheFirstResponseAndKeepsTheRestForCollect() throws {
         let client = TestClient(handler: Greeter.self)
-        let first = try client.send("GET /1 HTTP/1.1\r\n\r\nGET /2 HTTP/1.1\r\n\r\n")
+        let first = try client.send("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(first.status == 200)
         let rest = try client.collect()
         #expect(rest.count == 1)
@@ -83,7 +83,7 @@ import Testing
         // The server knows the method of a request it refuses (Python's `command`), so a refused HEAD
         // gets no body either; the client reads it exactly, from what it sent.
         let client = TestClient(handler: Greeter.self)
-        let refused = try client.send("HEAD /x HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
+        let refused = try client.send("HEAD /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
         #expect(refused.status == 501)
         #expect(refused.body.isEmpty)
         #expect(client.requestsSent.first?.error?.status == 501)
@@ -91,7 +91,7 @@ import Testing
         // A HEAD whose head is fine but whose body is cut short by the end of input gets a 400 page
         // with a body (the server no longer knows the method): the end of input tells.
         let cut = TestClient(handler: Greeter.self)
-        _ = try cut.sendRaw("HEAD / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        _ = try cut.sendRaw("HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
         let responses = try cut.sendEndOfInput()
         #expect(responses.first?.status == 400)
         #expect(responses.first.map { !$0.body.isEmpty } == true)

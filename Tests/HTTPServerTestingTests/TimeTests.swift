@@ -23,7 +23,7 @@ import Testing
 
     @Test func bodyTimeoutRestartsWithEachRead() throws {
         let client = TestClient(handler: Greeter.self, configuration: Self.configuration)
-        _ = try client.sendRaw("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+        _ = try client.sendRaw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc")
         try client.advanceTime(by: .seconds(4))
         _ = try client.sendRaw("def")
         #expect(try client.advanceTime(by: .seconds(4)).isEmpty)

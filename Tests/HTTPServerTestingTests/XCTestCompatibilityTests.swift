@@ -24,14 +24,14 @@ final class XCTestCompatibilityTests: XCTestCase {
         var configuration = ServerConfiguration()
         configuration.headTimeout = .seconds(5)
         let client = TestClient(handler: Greeter.self, configuration: configuration)
-        XCTAssertNoThrow(try client.sendAtEverySplit("GET /a HTTP/1.1\r\n\r\n"))
-        _ = try client.sendRaw("GET / HTTP/1.1\r\n")
+        XCTAssertNoThrow(try client.sendAtEverySplit("GET /a HTTP/1.1\r\nHost: x\r\n\r\n"))
+        _ = try client.sendRaw("GET / HTTP/1.1\r\nHost: x\r\n")
         XCTAssertEqual(try client.advanceTime(by: .seconds(6)).map(\.status), [408])
     }
 
     func testSplitMismatchIsAnError() {
         let client = TestClient(handler: PieceCounter.self)
-        XCTAssertThrowsError(try client.sendAtEverySplit("POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nab")) { error in
+        XCTAssertThrowsError(try client.sendAtEverySplit("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nab")) { error in
             XCTAssertTrue(error is SplitMismatch, "\(error)")
         }
     }

@@ -107,7 +107,7 @@ final class FuzzRun {
             configuration.outputHighWatermark = 1024
         }
         if flags & 4 != 0 { configuration.maxRequestsPerConnection = 1 + Int(flags >> 5) }
-        if flags & 8 != 0 { configuration.limits.requireHost = true }
+        configuration.limits.requireHost = flags & 8 != 0  // both ways: the default is now true
         if flags & 16 != 0 { configuration.limits.maxBodySize = nil }
         self.configuration = configuration
     }

@@ -15,6 +15,8 @@ final class ConnectionContext {
     unowned(unsafe) var server: HTTPServer?
     /// Connections that are open, for shutdown and accounting.
     var onConnectionClosed: ((HTTPConnection) -> Void)?
+    /// Set while `HTTPServer.handleRequest()` runs: a request has been answered.
+    var onRequestFinished: (() -> Void)?
     var handleError: (any Error, SocketAddress?) -> Void
 
     /// The configuration's timeouts in nanoseconds (Duration arithmetic is slow on the hot path).

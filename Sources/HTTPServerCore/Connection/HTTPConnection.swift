@@ -554,6 +554,7 @@ final class HTTPConnection: TransportDelegate {
         guard let handler else { return }
         context.responseCompleted(handler, status: response.finalStatus, bodyBytes: response.bodyWritten)
         handler.endRequest()
+        context.onRequestFinished?()
         response = ResponseFraming()
         exchange.resetRequest(pool: pool)
         if isHeadSaved { pool.give(&savedHead); isHeadSaved = false }
@@ -631,6 +632,7 @@ final class HTTPConnection: TransportDelegate {
         state = .closingAfterOutput
         leftInputUnread = true  // the rest of a refused request may still be on its way
         cancelRequest()
+        context.onRequestFinished?()
     }
 
     // MARK: Output

@@ -83,9 +83,13 @@ extension BaseHTTPRequestHandler {
             return
         }
         let announcesClose = connection.isCloseForced || isProtocolHTTP11
-        if connection.response.endFinalHead(status: status, isHEADRequest: isHEADRequest,
-                                            closeConnection: &closeConnection, announcesClose: announcesClose) {
-            connectionClose.withUnsafeBytes { connection.writeHead($0) }
+        let announcesKeepAlive = isHTTP10Request && !connection.isCloseForced
+        switch connection.response.endFinalHead(status: status, isHEADRequest: isHEADRequest,
+                                                 closeConnection: &closeConnection, announcesClose: announcesClose,
+                                                 announcesKeepAlive: announcesKeepAlive) {
+        case .close?: connectionClose.withUnsafeBytes { connection.writeHead($0) }
+        case .keepAlive?: connectionKeepAlive.withUnsafeBytes { connection.writeHead($0) }
+        case nil: break
         }
         crlf.withUnsafeBytes { connection.writeHead($0) }
     }
@@ -93,6 +97,7 @@ extension BaseHTTPRequestHandler {
 
 private let crlf: StaticString = "\r\n"
 private let connectionClose: StaticString = "Connection: close\r\n"
+private let connectionKeepAlive: StaticString = "Connection: keep-alive\r\n"
 
 @inline(__always)
 private func hasLineBreak(_ bytes: UnsafeRawBufferPointer) -> Bool {

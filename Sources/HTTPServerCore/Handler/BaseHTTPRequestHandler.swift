@@ -77,6 +77,8 @@ open class BaseHTTPRequestHandler {
 
     package var isHTTP09: Bool { isHTTP09Request && !isErrorRequest }
     @exclusivity(unchecked) private var isHTTP09Request = false
+    /// The request is HTTP/1.0: keep-alive must be announced (RFC 9112 §9.3).
+    @exclusivity(unchecked) var isHTTP10Request = false
     /// The current request is HEAD (its response carries no body).
     @exclusivity(unchecked) package private(set) var isHEADRequest = false
     @exclusivity(unchecked) private(set) var requestMethod = KnownMethod.other
@@ -120,6 +122,7 @@ open class BaseHTTPRequestHandler {
         }
         let version = connection.parser.head.version
         isHTTP09Request = version == .http09
+        isHTTP10Request = version == .http10
         // Python: keep-alive only when both sides speak HTTP/1.1 ...
         closeConnection = !(version >= .http11 && isProtocolHTTP11)
         // ... or the client asks for it. `close` wins over `keep-alive` when both are listed.
@@ -139,6 +142,7 @@ open class BaseHTTPRequestHandler {
         beginRequestCaches()
         isHEADRequest = false
         isHTTP09Request = false
+        isHTTP10Request = false
         isErrorRequest = true
         closeConnection = true
         cachedRequestVersion = ""

@@ -55,7 +55,12 @@ struct ResponseFraming {
         return nil
     }
 
-    /// The final head ends. Returns whether `Connection: close` must be added to it, and sets
+    /// The `Connection` line the framing adds to a final head.
+    enum ConnectionLine {
+        case close, keepAlive
+    }
+
+    /// The final head ends. Returns the `Connection` line that must be added to it, and sets
     /// `closeConnection` when the response cannot be delimited any other way.
     ///
     /// Beyond Python: a keep-alive response that says neither `Content-Length` nor chunked framing
@@ -64,20 +69,29 @@ struct ResponseFraming {
     /// closes after a response says so (`announcesClose`: in HTTP/1.1 mode, or when the server
     /// itself ends the connection), so that an HTTP/1.1 client does not send its next request into
     /// a closing connection; Python does not, and in HTTP/1.0 mode closing goes unsaid.
+    /// RFC 9112 §9.3 and RFC 2068 §19.7.1: an HTTP/1.0 connection persists only when the server
+    /// says `Connection: keep-alive` (`announcesKeepAlive`); without it an HTTP/1.0 client (`ab -k`)
+    /// waits for the close that delimits the response. Python keeps it open and does not say so.
     mutating func endFinalHead(status: Int, isHEADRequest: Bool, closeConnection: inout Bool,
-                               announcesClose: Bool) -> Bool {
+                               announcesClose: Bool, announcesKeepAlive: Bool) -> ConnectionLine? {
         let bodyless = isHEADRequest || status == 204 || status == 304
         isBodyAllowed = !bodyless
         finalStatus = status
         headMark = nil
         let framed = declaredLength != nil || isChunked || bodyless
+        let line: ConnectionLine
         if !framed && !closeConnection {
             closeConnection = true
-        } else if !(closeConnection && !sentConnectionHeader && announcesClose) {
-            return false
+            line = .close
+        } else if closeConnection && !sentConnectionHeader && announcesClose {
+            line = .close
+        } else if !closeConnection && !sentConnectionHeader && announcesKeepAlive {
+            line = .keepAlive
+        } else {
+            return nil
         }
         sentConnectionHeader = true
-        return true
+        return line
     }
 
     /// A 1xx head ends: the final response's framing is still to come.

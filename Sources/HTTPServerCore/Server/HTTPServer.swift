@@ -38,10 +38,12 @@ open class HTTPServer: @unchecked Sendable {
     /// The reactor this server runs on (nil for a server of in-memory transports).
     public let loop: EventLoop?
 
-    private var listener: ListeningSocket?
-    private let context: ConnectionContext
+    var listener: ListeningSocket?
+    let context: ConnectionContext
     @exclusivity(unchecked) private var connections: [ObjectIdentifier: HTTPConnection] = [:]
-    private let state = ServerRunState()
+    let state = ServerRunState()
+    /// Python's `timeout`: how long `handleRequest()` waits for a request to be answered; nil: no limit.
+    public var timeout: Duration?
 
     /// Creates a server whose connections are each served by a new `handler()`.
     public convenience init(_ address: (String, Int), handler: BaseHTTPRequestHandler.Type,
@@ -154,18 +156,61 @@ open class HTTPServer: @unchecked Sendable {
             return
         }
         context.metrics?.accepted += 1
+        serveAccepted(transport, peer: peer)
+    }
+
+    // MARK: socketserver hooks (HTTPServer+SocketServer.swift; docs/python-mapping.md)
+
+    /// Python's `verify_request(request, client_address)`: whether to serve a connection just
+    /// accepted, before any byte of it is read. A refused one goes to `shutdownRequest`.
+    open func verifyRequest(_ request: Transport, clientAddress: SocketAddress?) -> Bool { true }
+
+    /// Python's `process_request(request, client_address)`: serves a verified connection by
+    /// calling `finishRequest` (on the loop thread, as every connection is served).
+    open func processRequest(_ request: Transport, clientAddress: SocketAddress?) {
+        finishRequest(request, clientAddress: clientAddress)
+    }
+
+    /// Python's `finish_request(request, client_address)`: gives the connection to the reactor; its
+    /// handler, made at its first request, serves every request on it.
+    open func finishRequest(_ request: Transport, clientAddress: SocketAddress?) {
+        startConnection(request, peer: clientAddress)
+    }
+
+    /// Python's `shutdown_request(request)`: ends a connection the server refused, by calling
+    /// `closeRequest`. A served connection shuts itself down (write side first, then it lingers).
+    open func shutdownRequest(_ request: Transport) { closeRequest(request) }
+
+    /// Python's `close_request(request)`: closes the connection's transport. Also called once a
+    /// served connection has closed (closing again does nothing).
+    open func closeRequest(_ request: Transport) { request.close() }
+
+    /// Python's `handle_timeout()`: called when `timeout` passes in `handleRequest()` with no
+    /// request answered. Does nothing by default.
+    open func handleTimeout() {}
+
+    /// Python's `service_actions()`: called on the loop thread at least every poll interval of
+    /// `serveForever(pollInterval:)`. Does nothing by default.
+    open func serviceActions() {}
+
+    /// `finishRequest`'s work: a connection over `transport`, reading from now on.
+    private func startConnection(_ transport: Transport, peer: SocketAddress?) {
         if let stage = proxyHeaderStage(over: transport, peer: peer) {
             transport.delegate = stage
-            do { try transport.start() } catch { stage.fail() }
+            if let socket = transport as? SocketTransport {
+                do { try socket.start() } catch { stage.fail() }
+            }
             return
         }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
         transport.delegate = connection
-        do {
-            try transport.start()
-        } catch {
-            transport.close()
-            return
+        if let socket = transport as? SocketTransport {
+            do {
+                try socket.start()
+            } catch {
+                socket.close()
+                return
+            }
         }
         connections[ObjectIdentifier(connection)] = connection
         if let limit = configuration.maxConnections, connections.count >= limit, !isAcceptingPaused,
@@ -178,6 +223,7 @@ open class HTTPServer: @unchecked Sendable {
 
     private func connectionClosed(_ connection: HTTPConnection) {
         connections[ObjectIdentifier(connection)] = nil
+        closeRequest(connection.transport)
         if isAcceptingPaused && !isShuttingDown, let limit = configuration.maxConnections, connections.count < limit {
             isAcceptingPaused = false
             try? serverActivate()
@@ -254,13 +300,7 @@ open class HTTPServer: @unchecked Sendable {
     /// thread). This is how the fake sockets of `HTTPServerTesting` are served; sockets accepted
     /// by `serveForever()` go the same way.
     public func serveConnection(over transport: Transport, peer: SocketAddress?) {
-        if let stage = proxyHeaderStage(over: transport, peer: peer) {
-            transport.delegate = stage
-            return
-        }
-        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
-        transport.delegate = connection
-        connections[ObjectIdentifier(connection)] = connection
+        serveAccepted(transport, peer: peer)
     }
 
     /// Bytes the connection over `transport` has queued and not yet written (0 when `transport`
@@ -276,14 +316,10 @@ open class HTTPServer: @unchecked Sendable {
         context.log.flush()
     }
 
-    /// Python's `serve_forever()`: serves on the calling thread until `shutdown()`.
+    /// Python's `serve_forever()`: serves on the calling thread until `shutdown()`, calling
+    /// `serviceActions()` every half second (Python's default `poll_interval`).
     open func serveForever() throws {
-        guard let loop, state.begin() else { return }
-        defer {
-            context.log.flush()
-            state.end()
-        }
-        try loop.run()
+        try serveForever(pollInterval: .milliseconds(500))
     }
 
     /// Python's `shutdown()`: stops `serveForever()`, gracefully. It stops accepting; idle

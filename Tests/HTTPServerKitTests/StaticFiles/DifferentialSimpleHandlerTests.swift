@@ -15,9 +15,11 @@ import Testing
     static let ignoredHeaders: Set<String> = ["date", "server", "accept-ranges", "etag"]
 
     /// (method, target, extra header lines)
+    // Targets with a fragment (`#`) or raw bytes ≥ 0x80 are not here: CPython serves them, we
+    // answer 400 (RFC 9112 §3.2; docs/rfc9112-conformance.md, HTTP1Tests/GrammarAuditTests).
     static let requests: [(String, String, [String])] = [
         ("GET", "/", []), ("HEAD", "/", []), ("GET", "/?q=1&x=%3Cy%3E", []),
-        ("GET", "/text.txt", []), ("HEAD", "/text.txt", []), ("GET", "/text.txt?x=1#frag", []),
+        ("GET", "/text.txt", []), ("HEAD", "/text.txt", []),
         ("GET", "/binary.bin", []), ("GET", "/empty.txt", []), ("GET", "/large.bin", []),
         ("GET", "/with%20space.txt", []), ("GET", "/%3C%3E%26%22.txt", []), ("GET", "/caf%C3%A9.txt", []),
         ("GET", "/UPPER.TXT", []), ("GET", "/script.js", []), ("GET", "/archive.tar.gz", []),
@@ -38,8 +40,8 @@ import Testing
         ("GET", "/text.txt", ["If-Modified-Since: garbage"]),
         ("HEAD", "/text.txt", ["If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT"]),
         ("GET", "http://example.com/sub", []), ("GET", "http://example.com/text.txt", []),
-        ("GET", "/sub/.", []), ("GET", "/sub/..", []), ("GET", "/with space.txt", []), ("GET", "/sub/?a=%2F#x", []),
-        ("GET", "/%E6%97%A5", []), ("GET", "/caf\u{e9}.txt", []), ("GET", "/withindex/index.html", []),
+        ("GET", "/sub/.", []), ("GET", "/sub/..", []), ("GET", "/with space.txt", []),
+        ("GET", "/%E6%97%A5", []), ("GET", "/withindex/index.html", []),
         ("GET", "/text.txt", ["If-None-Match: \"x\"", "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT"]),
         ("GET", "/text.txt", ["If-Modified-Since: Fri, 01 Jan 2100 00:00:00 EST"]),
         ("GET", "/text.txt", ["If-Modified-Since: Fri, 31 Feb 2100 00:00:00 GMT"]),

@@ -21,7 +21,7 @@ import Testing
         configuration.outputHighWatermark = 150_000
         let client = TestClient(handler: Big.self, configuration: configuration)
         client.transport.stopReading(after: 0)
-        let requests = String(repeating: "GET / HTTP/1.1\r\n\r\n", count: 10)
+        let requests = String(repeating: "GET / HTTP/1.1\r\nHost: x\r\n\r\n", count: 10)
         client.transport.send(requests)
         // Two responses are queued (over the watermark), the rest wait; reading is paused.
         #expect(client.transport.isReadingPaused)

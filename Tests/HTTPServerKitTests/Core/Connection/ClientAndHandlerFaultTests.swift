@@ -35,7 +35,7 @@ import Testing
             }
             return handler
         })
-        try client.sendRaw(bytes("GET /slow HTTP/1.1\r\n\r\n"))
+        try client.sendRaw(bytes("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"))
         let handler = try #require(waiting.first)
         #expect(handler.isConnected)
         client.transport.reset()
@@ -96,7 +96,7 @@ import Testing
             }
             return handler
         })
-        try client.sendRaw(bytes("GET /slow HTTP/1.1\r\n\r\n"))
+        try client.sendRaw(bytes("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"))
         let (body, writer) = try #require(kept.first)
         client.transport.reset()
         #expect(client.server.connectionCount == 0)
@@ -143,8 +143,8 @@ import Testing
             handlers.append(handler)
             return handler
         })
-        let responses = try client.sendRaw(bytes("PUT /a \(version)\r\nContent-Length: 0\r\n\r\n"
-            + "PUT /b HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"))
+        let responses = try client.sendRaw(bytes("PUT /a \(version)\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+            + "PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"))
         let connection = try #require(handlers.first?.connectionSeen)
         if version == "HTTP/1.0" {
             #expect(responses.map(\.bodyText) == ["ok"])
@@ -191,9 +191,9 @@ import Testing
             handlers.append(handler)
             return handler
         })
-        try client.sendRaw(bytes("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX\\\\"))
+        try client.sendRaw(bytes("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX\\\\"))
         try client.sendRaw(bytes(":"))
-        try client.sendRaw(bytes(" c\r\n\r\nGET / HTTP/1.1\r\n\r\n"))
+        try client.sendRaw(bytes(" c\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(ended == [false], "the stream ended, incomplete")
         let later = try #require(handlers.first)
         later.answer("done")

@@ -52,9 +52,9 @@ import Testing
 
     @Test func postBodyByContentLengthAndChunked() throws {
         let client = TestClient(handler: BodyReader.self)
-        let a = try client.send("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+        let a = try client.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello")
         #expect(a.bodyText == "got 5 bytes: hello")
-        let b = try client.send("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+        let b = try client.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
         // No Content-Length: Python's `rfile.read(-1)` reads everything that is left.
         #expect(b.bodyText == "got 11 bytes: hello world")
     }
@@ -62,8 +62,8 @@ import Testing
     @Test func getWithBodyIsConsumedNotParsedAsNextRequest() throws {
         // CPython's static handler never reads a body, so the body becomes the next "request".
         let client = TestClient(handler: EchoHandler.self)
-        let body = "GET /smuggled HTTP/1.1\r\n\r\n"
-        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)GET /next HTTP/1.1\r\n\r\n"))
+        let body = "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)GET /next HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(responses.count == 2)
         #expect(!responses[1].bodyText.contains("smuggled"))
         #expect(responses[1].bodyText.contains("next"))
@@ -73,7 +73,7 @@ import Testing
 
     @Test func expectContinueSendsInterimResponseBeforeReadingTheBody() throws {
         let client = TestClient(handler: BodyReader.self)
-        var responses = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"))
+        var responses = try client.sendRaw(bytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"))
         #expect(responses.isEmpty)
         let interim = client.transport.written
         #expect(String(decoding: interim, as: UTF8.self) == "HTTP/1.1 100 Continue\r\n\r\n")
@@ -98,7 +98,7 @@ import Testing
 
     @Test func refusedExpectationSkipsTheBodyAndCloses() throws {
         let client = TestClient(handler: RefusesBodies.self)
-        let responses = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 26\r\nExpect: 100-continue\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n"))
+        let responses = try client.sendRaw(bytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 35\r\nExpect: 100-continue\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(responses.count == 1)
         #expect(responses[0].status == 417)
         #expect(responses[0].interim.isEmpty)
@@ -116,7 +116,7 @@ import Testing
             }
         }
         let client = TestClient(handler: Body10.self)
-        _ = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"))
+        _ = try client.sendRaw(bytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n"))
         #expect(client.transport.written.isEmpty)
         let responses = try client.sendRaw(bytes("ok"))
         #expect(responses.count == 1)
@@ -144,7 +144,7 @@ import Testing
 
     @Test func handlerThatThrowsBeforeSendingGets500() throws {
         let client = TestClient(handler: Thrower.self)
-        let response = try client.send("GET / HTTP/1.1\r\n\r\n")
+        let response = try client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(response.status == 500)
         #expect(response.headers["Connection"] == "close")
         #expect(client.isClosedByServer)
@@ -152,14 +152,14 @@ import Testing
 
     @Test func handlerThatThrowsMidHeadGets500WithoutTheHalfHead() throws {
         let client = TestClient(handler: Thrower.self)
-        let response = try client.send("GET /half HTTP/1.1\r\n\r\n")
+        let response = try client.send("GET /half HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(response.status == 500)
         #expect(response.headers["X-Half"] == nil)
     }
 
     @Test func handlerThatThrowsAfterSendingClosesTheConnection() throws {
         let client = TestClient(handler: Thrower.self)
-        client.transport.send("GET /late HTTP/1.1\r\n\r\n")
+        client.transport.send("GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
         let text = String(decoding: client.transport.written, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
         #expect(text.hasSuffix("partial"))
@@ -178,7 +178,7 @@ import Testing
 
     @Test func bodyLongerThanContentLengthIsCutAndTheConnectionCloses() throws {
         let client = TestClient(handler: Overwrites.self)
-        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n"))
+        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(responses.count == 1)
         #expect(responses[0].bodyText == "abc")
         #expect(client.isClosedByServer)
@@ -192,7 +192,7 @@ import Testing
 
     @Test func handlerThatSendsNothingDoesNotLeaveTheClientHanging() throws {
         let client = TestClient(handler: Silent.self)
-        client.transport.send("GET / HTTP/1.1\r\n\r\n")
+        client.transport.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(client.isClosedByServer)
         #expect(client.log.lines.contains { $0.contains("sent no response") })
     }
@@ -209,7 +209,7 @@ import Testing
 
     @Test func headerWithLineBreakIsRefused() throws {
         let client = TestClient(handler: Splitter.self)
-        let response = try client.send("GET / HTTP/1.1\r\n\r\n")
+        let response = try client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(response.status == 200)
         #expect(response.headers["Set-Cookie"] == nil)
         #expect(response.headers["X-Evil"] == nil)
@@ -227,7 +227,7 @@ import Testing
             }
         }
         let client = TestClient(handler: HeadWriter.self)
-        let responses = try client.sendRaw(bytes("HEAD / HTTP/1.1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n"))
+        let responses = try client.sendRaw(bytes("HEAD / HTTP/1.1\r\nHost: x\r\n\r\nHEAD / HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(responses.count == 2)
         #expect(responses.allSatisfy { $0.body.isEmpty && $0.headers["Content-Length"] == "5" })
         #expect(!client.isClosedByServer)
@@ -237,14 +237,14 @@ import Testing
 
     @Test func unsupportedMethodGets501AsInPython() throws {
         let client = TestClient(handler: HelloHandler.self)
-        let response = try client.send("SPAM / HTTP/1.1\r\n\r\n")
+        let response = try client.send("SPAM / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(response.status == 501)
         #expect(response.bodyText.contains("Message: Unsupported method ('SPAM')."))
     }
 
     @Test func doMethodServesAnyToken() throws {
         let client = TestClient(handler: EchoHandler.self)
-        let response = try client.send("BREW /pot HTTP/1.1\r\n\r\n")
+        let response = try client.send("BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(response.status == 200)
         #expect(response.bodyText.contains("\"method\":\"BREW\""))
     }
@@ -262,7 +262,7 @@ import Testing
 
     @Test func accessLogLineInPythonFormat() throws {
         let client = TestClient(handler: HelloHandler.self)
-        _ = try client.send("GET /x?y=1 HTTP/1.1\r\n\r\n")
+        _ = try client.send("GET /x?y=1 HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(client.log.lines.count == 1)
         let line = client.log.lines[0]
         #expect(line.hasPrefix("127.0.0.1 - - ["))
@@ -271,7 +271,7 @@ import Testing
 
     @Test func controlCharactersInLoggedRequestLineAreEscaped() throws {
         let client = TestClient(handler: HelloHandler.self)
-        _ = try client.sendRaw(bytes("GET /\u{1b}[31m HTTP/1.1\r\n\r\n"))
+        _ = try client.sendRaw(bytes("GET /\u{1b}[31m HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(client.log.lines.allSatisfy { !$0.contains("\u{1b}") })
     }
 }

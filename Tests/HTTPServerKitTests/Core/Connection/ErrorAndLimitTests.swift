@@ -18,23 +18,23 @@ import Testing
         Case(name: "bad version", request: "GET / HTTP/x.y\r\n\r\n", status: 400, message: "Bad request version ('HTTP/x.y')"),
         Case(name: "HTTP/2.0", request: "GET / HTTP/2.0\r\n\r\n", status: 505, message: "Invalid HTTP version (2.0)"),
         Case(name: "0.9 POST", request: "POST /\r\n", status: 400, message: "Bad HTTP/0.9 request type ('POST')"),
-        Case(name: "request line too long", request: "GET /" + String(repeating: "a", count: 70_000) + " HTTP/1.1\r\n\r\n", status: 414, message: nil),
-        Case(name: "header line too long", request: "GET / HTTP/1.1\r\nX: " + String(repeating: "b", count: 70_000) + "\r\n\r\n", status: 431, message: "Line too long"),
-        Case(name: "too many headers", request: "GET / HTTP/1.1\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined() + "\r\n", status: 431, message: "Too many headers"),
-        Case(name: "body too large", request: "POST / HTTP/1.1\r\nContent-Length: 2000000\r\n\r\n", status: 413, message: nil),
-        Case(name: "unknown transfer coding", request: "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", status: 501, message: nil),
-        Case(name: "chunked not last", request: "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", status: 400, message: nil),
-        Case(name: "CL and TE", request: "POST / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", status: 400, message: nil),
-        Case(name: "differing duplicate CL", request: "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", status: 400, message: nil),
-        Case(name: "obs-fold", request: "GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", status: 400, message: nil),
-        Case(name: "space before colon", request: "GET / HTTP/1.1\r\nHost : x\r\n\r\n", status: 400, message: nil),
-        Case(name: "bad chunk size", request: "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", status: 400, message: nil),
+        Case(name: "request line too long", request: "GET /" + String(repeating: "a", count: 70_000) + " HTTP/1.1\r\nHost: x\r\n\r\n", status: 414, message: nil),
+        Case(name: "header line too long", request: "GET / HTTP/1.1\r\nHost: x\r\nX: " + String(repeating: "b", count: 70_000) + "\r\n\r\n", status: 431, message: "Line too long"),
+        Case(name: "too many headers", request: "GET / HTTP/1.1\r\nHost: x\r\n" + (0..<101).map { "X-\($0): v\r\n" }.joined() + "\r\n", status: 431, message: "Too many headers"),
+        Case(name: "body too large", request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n", status: 413, message: nil),
+        Case(name: "unknown transfer coding", request: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", status: 501, message: nil),
+        Case(name: "chunked not last", request: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", status: 400, message: nil),
+        Case(name: "CL and TE", request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", status: 400, message: nil),
+        Case(name: "differing duplicate CL", request: "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", status: 400, message: nil),
+        Case(name: "obs-fold", request: "GET / HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", status: 400, message: nil),
+        Case(name: "space before colon", request: "GET / HTTP/1.1\r\nHost: x\r\nHost : x\r\n\r\n", status: 400, message: nil),
+        Case(name: "bad chunk size", request: "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", status: 400, message: nil),
     ]
 
     @Test(arguments: cases)
     func badRequestsGetTheRightStatusAndAClosedConnection(_ c: Case) throws {
         let client = TestClient(handler: EchoHandler.self)
-        let responses = try client.sendRaw(bytes(c.request + "GET /after HTTP/1.1\r\n\r\n"))
+        let responses = try client.sendRaw(bytes(c.request + "GET /after HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(responses.count == 1)
         let response = try #require(responses.first)
         #expect(response.status == c.status)
@@ -55,18 +55,18 @@ import Testing
         configuration.limits.maxRequestLineLength = 32
         configuration.limits.maxBodySize = 4
         let tooMany = TestClient(handler: EchoHandler.self, configuration: configuration)
-        #expect(try tooMany.send("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n").status == 431)
+        #expect(try tooMany.send("GET / HTTP/1.1\r\nHost: x\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n").status == 431)
         let tooLong = TestClient(handler: EchoHandler.self, configuration: configuration)
-        #expect(try tooLong.send("GET /" + String(repeating: "x", count: 40) + " HTTP/1.1\r\n\r\n").status == 414)
+        #expect(try tooLong.send("GET /" + String(repeating: "x", count: 40) + " HTTP/1.1\r\nHost: x\r\n\r\n").status == 414)
         let tooBig = TestClient(handler: EchoHandler.self, configuration: configuration)
-        #expect(try tooBig.send("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n").status == 413)
+        #expect(try tooBig.send("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n3\r\ndef\r\n0\r\n\r\n").status == 413)
         let fits = TestClient(handler: EchoHandler.self, configuration: configuration)
-        #expect(try fits.send("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd").status == 200)
+        #expect(try fits.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd").status == 200)
     }
 
     @Test func headRequestErrorHasNoBody() throws {
         let client = TestClient(handler: HelloHandler.self)
-        let response = try client.send("HEAD /missing HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
+        let response = try client.send("HEAD /missing HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
         #expect(response.status == 501)
         #expect(response.body.isEmpty)
         #expect(Int(response.headers["Content-Length"] ?? "") ?? 0 > 0)
@@ -98,7 +98,7 @@ import Testing
 
     @Test func halfCloseAfterACompleteRequestStillGetsTheResponse() throws {
         let client = TestClient(handler: EchoHandler.self)
-        client.transport.send("GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n")
+        client.transport.send("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
         client.transport.sendEndOfInput()
         let responses = try client.collect()
         #expect(responses.count == 2)
@@ -107,7 +107,7 @@ import Testing
 
     @Test func resetClosesWithoutCrash() throws {
         let client = TestClient(handler: EchoHandler.self)
-        _ = try client.sendRaw(bytes("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc"))
+        _ = try client.sendRaw(bytes("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc"))
         client.transport.reset()
         #expect(client.transport.isClosed)
         #expect(client.server.connectionCount == 0)

@@ -12,9 +12,9 @@ import Testing
                                     handlerFactory: { EchoHandler() })
         let requests = [
             "GET /a HTTP/1.0\r\n\r\n",                                   // no header fields at all
-            "POST /b HTTP/1.1\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxyz",
+            "POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nxyz",
             "GET /c HTTP/1.0\r\n\r\n",
-            "PUT /d HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1\r\nq\r\n0\r\n\r\n",
+            "PUT /d HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1\r\nq\r\n0\r\n\r\n",
             "BAD\r\n\r\n",                                              // an error leaves the parser failed
             "GET /e HTTP/1.0\r\n\r\n",
         ]

@@ -50,6 +50,38 @@ import Testing
         }
     }
 
+    /// RFC 9112 §9.3 / RFC 2068 §19.7.1: an HTTP/1.0 connection persists only when the response
+    /// says `Connection: keep-alive`, else an HTTP/1.0 client (ab -k) waits for the close. Said
+    /// exactly when an HTTP/1.0 connection is kept open; never for HTTP/1.1, where it is the default.
+    @Test(arguments: matrix)
+    func keepAliveIsAnnouncedToHTTP10Clients(_ c: Case) throws {
+        let client = TestClient(handler: c.protocol11 ? HelloHandler.self : Hello10Handler.self)
+        var request = "GET / \(c.requestVersion)\r\nHost: x\r\n"
+        if let connection = c.connection { request += "Connection: \(connection)\r\n" }
+        request += "\r\n"
+        let response = try client.send(request)
+        let announced = response.headers.values(for: "Connection").contains { $0.lowercased() == "keep-alive" }
+        #expect(announced == (c.keepsAlive && c.requestVersion == "HTTP/1.0"))
+    }
+
+    /// A handler that says `Connection` itself is not given a second one.
+    @Test func aHandlersOwnConnectionHeaderIsNotRepeated() throws {
+        let client = TestClient(handler: SaysKeepAlive.self)
+        let response = try client.send("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        #expect(response.headers.values(for: "Connection") == ["keep-alive"])
+        #expect(!client.isClosedByServer)
+    }
+
+    final class SaysKeepAlive: BaseHTTPRequestHandler {
+        override var protocolVersion: String { "HTTP/1.1" }
+        override func doGET() throws {
+            sendResponse(200)
+            sendHeader("Connection", "keep-alive")
+            sendHeader("Content-Length", "0")
+            endHeaders()
+        }
+    }
+
     /// A connection that closes after its response either lingers (shuts its write side, reads what
     /// may still come) or, when the client itself said it closes and nothing is left unread, lets
     /// its last bytes leave with the FIN (`outputEndsStream`). A connection kept alive does neither:
@@ -111,7 +143,7 @@ import Testing
 
     @Test func sendingConnectionCloseClosesAfterTheResponse() throws {
         let client = TestClient(handler: CloseHeaderHandler.self)
-        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\n\r\nGET /second HTTP/1.1\r\n\r\n"))
+        let responses = try client.sendRaw(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(responses.count == 1)
         #expect(client.isClosedByServer)
     }
@@ -127,7 +159,7 @@ import Testing
 
     @Test func closeConnectionSetByHandlerIsHonoured() throws {
         let client = TestClient(handler: SetsCloseConnection.self)
-        let response = try client.send("GET / HTTP/1.1\r\n\r\n")
+        let response = try client.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(response.status == 204)
         #expect(client.isClosedByServer)
     }

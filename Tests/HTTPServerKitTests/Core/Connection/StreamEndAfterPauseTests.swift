@@ -28,7 +28,7 @@ import Testing
 
     @Test func endIsReportedWhenThePauseCameWithTheLastBytes() throws {
         let client = TestClient(handler: PausesOnEveryPiece.self)
-        _ = try client.sendRaw(Array("POST / HTTP/1.1\r\nContent-Length: 10\r\n\r\n".utf8) + Array(repeating: 65, count: 10))
+        _ = try client.sendRaw(Array("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n".utf8) + Array(repeating: 65, count: 10))
         let handler = try #require(PausesOnEveryPiece.current)
         #expect(handler.received == 10)
         #expect(handler.ended == nil, "paused on the last bytes: the end is not known yet")

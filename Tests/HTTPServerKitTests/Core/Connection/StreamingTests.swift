@@ -30,7 +30,7 @@ import Testing
     @Test func deferredResponseHoldsPipelinedRequestsInOrder() throws {
         Deferring.waiting.removeAll()
         let client = TestClient(handler: Deferring.self)
-        let responses = try client.sendRaw(bytes("GET /later HTTP/1.1\r\n\r\nGET /next HTTP/1.1\r\n\r\n"))
+        let responses = try client.sendRaw(bytes("GET /later HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n"))
         #expect(responses.isEmpty)
         #expect(client.transport.isReadingPaused, "no more input is read while the handler works")
         let handler = try #require(Deferring.waiting.first)
@@ -82,7 +82,7 @@ import Testing
         configuration.limits.maxBodySize = 10  // a buffered body this large would be refused
         let client = TestClient(handler: Uploader.self, configuration: configuration)
         let body = [UInt8](repeating: 65, count: 3000)
-        _ = try client.sendRaw(bytes("POST /stream HTTP/1.1\r\nContent-Length: 3000\r\n\r\n") + Array(body[0..<1000]))
+        _ = try client.sendRaw(bytes("POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 3000\r\n\r\n") + Array(body[0..<1000]))
         let handler = try #require(Uploader.current)
         #expect(handler.pieces == [1000])
         // Paused: more input is held back, not delivered.
@@ -96,7 +96,7 @@ import Testing
         #expect(handler.ended == true)
         #expect(responses.map(\.bodyText) == ["streamed 3000"])
         // The connection goes on to the next request.
-        let next = try client.send("POST /stream HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        let next = try client.send("POST /stream HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
         #expect(next.status == 200)
         _ = next
     }
@@ -105,7 +105,7 @@ import Testing
         var configuration = ServerConfiguration()
         configuration.limits.maxBodySize = 10
         let client = TestClient(handler: Uploader.self, configuration: configuration)
-        let response = try client.send("POST /buffered HTTP/1.1\r\nContent-Length: 11\r\n\r\nhello world")
+        let response = try client.send("POST /buffered HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world")
         #expect(response.status == 413)
     }
 
@@ -121,7 +121,7 @@ import Testing
             override func finish() { Watcher.finished = true }
         }
         let client = TestClient(handler: Watcher.self)
-        _ = try client.sendRaw(bytes("PUT /x HTTP/1.1\r\nContent-Length: 100\r\n\r\npartial"))
+        _ = try client.sendRaw(bytes("PUT /x HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial"))
         client.transport.reset()
         #expect(Watcher.ended == false)
         #expect(Watcher.finished)
@@ -154,7 +154,7 @@ import Testing
         Producer.maxBuffered = 0
         let client = TestClient(handler: Producer.self)
         client.transport.stopReading(after: 1000)
-        client.transport.send("GET / HTTP/1.1\r\n\r\n")
+        client.transport.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         var total = 0
         var responses: [TestResponse] = []
         for _ in 0..<100_000 where responses.isEmpty {

@@ -22,7 +22,7 @@ import Testing
         #expect(server.connectionCount == 1000)
         // Keep every tenth connection busy: its idle deadline moves.
         for (i, transport) in transports.enumerated() where i % 10 == 0 {
-            transport.send("GET / HTTP/1.1\r\n\r\n")
+            transport.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         }
         clock.advance(by: .milliseconds(10_000 - 5 * 1000 + 5 * 500))  // half of the others are due
         let closed = transports.indices.filter { transports[$0].isClosed }

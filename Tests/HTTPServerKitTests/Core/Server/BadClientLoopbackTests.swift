@@ -51,7 +51,7 @@ import Testing
             usleep(20_000)
             Sock.reset(fd)
         case .resetInResponse, .resetInFileDownload, .closeInFileDownload:
-            Sock.send(fd, fault == .resetInResponse ? "GET /drip HTTP/1.1\r\n\r\n" : "GET /file HTTP/1.1\r\n\r\n")
+            Sock.send(fd, fault == .resetInResponse ? "GET /drip HTTP/1.1\r\nHost: x\r\n\r\n" : "GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
             let first = Sock.read(fd) { $0.count >= 100_000 }
             #expect(first.bytes.count >= 100_000)
             if fault == .closeInFileDownload { close(fd) } else { Sock.reset(fd) }
@@ -71,7 +71,7 @@ import Testing
             #expect(interim.text.hasPrefix("HTTP/1.1 100 Continue\r\n"))
             if fault == .resetWhileWaitingFor100Continue { Sock.reset(fd) } else { close(fd) }
         case .stopReadingThenReset:
-            for _ in 0..<20 { Sock.send(fd, "GET /file HTTP/1.1\r\n\r\n") }
+            for _ in 0..<20 { Sock.send(fd, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n") }
             usleep(200_000)
             Sock.reset(fd)
         }
@@ -81,7 +81,7 @@ import Testing
         #expect(server.onLoop { handlers.alive } == 0, "no handler left")
         // The server still serves.
         let next = try Sock.connect(port: port)
-        Sock.send(next, "GET / HTTP/1.1\r\n\r\n")
+        Sock.send(next, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(Sock.readResponse(next).text.hasSuffix("Hello, World!"))
         close(next)
         server.stop()

@@ -55,12 +55,12 @@ import Testing
         thread.start()
         // An idle keep-alive connection, after one request.
         let idle = LoopbackTests.connect(port: server.serverPort)
-        Self.send(idle, "GET /fast HTTP/1.1\r\n\r\n")
+        Self.send(idle, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
         var buffer = [UInt8](repeating: 0, count: 4096)
         #expect(buffer.withUnsafeMutableBytes { read(idle, $0.baseAddress, $0.count) } > 0)
         // A request in flight.
         let busy = LoopbackTests.connect(port: server.serverPort)
-        Self.send(busy, "GET /slow HTTP/1.1\r\n\r\n")
+        Self.send(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         usleep(50_000)
         let start = Date()
         server.shutdown()
@@ -93,11 +93,11 @@ import Testing
         let b = LoopbackTests.connect(port: server.serverPort)
         var buffer = [UInt8](repeating: 0, count: 4096)
         for fd in [a, b] {
-            Self.send(fd, "GET /fast HTTP/1.1\r\n\r\n")
+            Self.send(fd, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) } > 0)
         }
         let c = LoopbackTests.connect(port: server.serverPort)
-        Self.send(c, "GET /fast HTTP/1.1\r\n\r\n")
+        Self.send(c, "GET /fast HTTP/1.1\r\nHost: x\r\n\r\n")
         var pollSet = [pollfd(fd: c, events: Int16(POLLIN), revents: 0)]
         #expect(poll(&pollSet, 1, 300) == 0, "the third client waits")
         close(a)

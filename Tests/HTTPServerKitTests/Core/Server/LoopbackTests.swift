@@ -171,7 +171,7 @@ import Testing
         thread.start()
         // Serve one request to be sure the loop is running.
         let fd = Self.connect(port: server.serverPort)
-        let request = Array("GET / HTTP/1.1\r\n\r\n".utf8)
+        let request = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
         _ = request.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         var buffer = [UInt8](repeating: 0, count: 4096)
         let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }

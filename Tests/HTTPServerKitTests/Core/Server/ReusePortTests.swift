@@ -35,7 +35,7 @@ import Testing
         var seen = Set<String>()
         for _ in 0..<64 {
             let fd = LoopbackTests.connect(port: first.serverPort)
-            _ = Array("GET / HTTP/1.1\r\n\r\n".utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            _ = Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             var response: [UInt8] = []
             var chunk = [UInt8](repeating: 0, count: 4096)
             while true {
