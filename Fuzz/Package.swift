@@ -25,7 +25,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzDifferential",
-            dependencies: ["FuzzSupport", "CLLHTTP", .product(name: "HTTP1", package: "swift-http-server")]
+            dependencies: ["FuzzSupport", "CLLHTTP", .product(name: "HTTPServerHTTP1", package: "swift-http-server")]
         ),
         .executableTarget(
             name: "FuzzParser",
