@@ -34,10 +34,6 @@ final class HTTPConnection: TransportDelegate {
     /// The client's address, until the handler (which keeps it as `clientAddress`) is created.
     @exclusivity(unchecked) private var peerBox: PeerBox?
     @exclusivity(unchecked) private(set) var handler: BaseHTTPRequestHandler?
-    /// Input received and not yet consumed by the parser (a partial request, or pipelined requests
-    /// held back by backpressure). Empty most of the time: input is parsed in the reactor's buffer.
-    /// The bytes `parser.head`'s ranges point into, while a request is being handled.
-    /// A copy of the head, made only when its body spans several reads.
     /// The connection stopped reading because too much output is queued.
     @exclusivity(unchecked) private var isPausedForOutput = false
     @exclusivity(unchecked) private var isReadingPaused = false
@@ -54,10 +50,8 @@ final class HTTPConnection: TransportDelegate {
     /// The server decided this connection ends after the current response (shutdown, request
     /// limit): the response says `Connection: close`.
     @exclusivity(unchecked) private(set) var isCloseForced = false
-    /// What happens to the current request's body.
     /// The handler called `deferResponse()` and has not yet called `finishResponse()`.
     @exclusivity(unchecked) private(set) var isResponseDeferred = false
-    /// Called once when all queued output has been written (`wfile.whenDrained`).
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
