@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "HTTPServerTesting", targets: ["HTTPServerTesting"]),
         .library(name: "HTTP1", targets: ["HTTP1"]),
         .library(name: "Reactor", targets: ["Reactor"]),
+        .library(name: "HTTPServerTLS", targets: ["HTTPServerTLS"]),
         .executable(name: "http-server", targets: ["http-server"]),
     ],
     dependencies: [
@@ -19,7 +20,11 @@ let package = Package(
         .systemLibrary(name: "CReactor", path: "Sources/CReactor"),
         .target(name: "Reactor", dependencies: ["CReactor"]),
         .target(name: "HTTP1"),
-        .target(name: "HTTPServerKit", dependencies: ["Reactor", "HTTP1"]),
+        // The system's OpenSSL 3 (libssl-dev), with a header of functions for OpenSSL's macros.
+        .systemLibrary(name: "CHTTPServerOpenSSL", path: "Sources/CHTTPServerOpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .target(name: "HTTPServerTLS", dependencies: ["Reactor", "CHTTPServerOpenSSL"]),
+        .target(name: "HTTPServerKit", dependencies: ["Reactor", "HTTP1", "HTTPServerTLS"]),
         .target(name: "HTTPServerTesting", dependencies: ["HTTPServerKit", "Reactor", "HTTP1"]),
         .executableTarget(
             name: "http-server",

@@ -39,7 +39,7 @@ open class HTTPServer: @unchecked Sendable {
     public let loop: EventLoop?
 
     private var listener: ListeningSocket?
-    private let context: ConnectionContext
+    let context: ConnectionContext
     @exclusivity(unchecked) private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private let state = ServerRunState()
 
@@ -138,15 +138,21 @@ open class HTTPServer: @unchecked Sendable {
         }
     }
 
-    private func accepted(_ transport: SocketTransport, peer: SocketAddress) {
-        if isShuttingDown {
-            transport.close()
+    /// The transport a connection accepted on `socket` talks to: the socket itself, or (in
+    /// `HTTPSServer`) TLS over it; nil closes the socket.
+    func connectionTransport(over socket: SocketTransport) -> Transport? {
+        socket
+    }
+
+    private func accepted(_ socket: SocketTransport, peer: SocketAddress) {
+        guard !isShuttingDown, let transport = connectionTransport(over: socket) else {
+            socket.close()
             return
         }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
         transport.delegate = connection
         do {
-            try transport.start()
+            try socket.start()
         } catch {
             transport.close()
             return

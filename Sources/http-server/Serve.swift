@@ -23,17 +23,32 @@ extension HTTPServerCommand {
         }
 
         // Python's `--cgi`: CGIHTTPRequestHandler instead of SimpleHTTPRequestHandler.
+        // Python 3.14's --tls-cert: HTTPSServer (the password file was checked by validate()).
+        var tls: TLSConfiguration?
+        if let tlsCert {
+            var password: String?
+            if let tlsPasswordFile {
+                switch Self.readPasswordFile(tlsPasswordFile) {
+                case .success(let text): password = text
+                case .failure(let reason): throw CommandLineFailure("Failed to read TLS password file: \(reason)")
+                }
+            }
+            tls = TLSConfiguration(certificateChainFile: tlsCert, privateKeyFile: tlsKey, password: password)
+        }
+
         let factory: () -> BaseHTTPRequestHandler = cgi
             ? { CGIHTTPRequestHandler(configuration: configuration) }
             : { SimpleHTTPRequestHandler(configuration: configuration) }
         let server: HTTPServer
-        if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, factory) {
+        if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, tls: tls, factory) {
             // All interfaces, IPv6 and IPv4 on one socket (Python's DualStackServer, which only gets
             // dual-stack when getaddrinfo happens to list IPv6 first).
             server = dualStack
         } else {
             do {
-                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, factory)
+                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, tls: tls, factory)
+            } catch let error as TLSError {
+                throw CommandLineFailure(error.description)
             } catch {
                 throw CommandLineFailure("cannot listen on \(best.host) port \(port): \(Self.reason(error))")
             }
@@ -51,7 +66,10 @@ extension HTTPServerCommand {
         // Python prints the bound socket's name: for no -b, the address getaddrinfo listed first.
         let host = bind == nil ? best.host : server.serverAddress.host
         let urlHost = host.contains(":") ? "[\(host)]" : host
-        let banner = "Serving HTTP on \(host) port \(server.serverPort) (http://\(urlHost):\(server.serverPort)/) ...\n"
+        // Python 3.14: "HTTPS" and https:// with --tls-cert.
+        let scheme = tls == nil ? "HTTP" : "HTTPS"
+        let banner = "Serving \(scheme) on \(host) port \(server.serverPort) "
+            + "(\(scheme.lowercased())://\(urlHost):\(server.serverPort)/) ...\n"
         Self.writeOut(banner)   // after the signal handlers: a banner means ready
 
         do {
@@ -62,9 +80,10 @@ extension HTTPServerCommand {
         server.serverClose()
     }
 
-    static func bound(_ address: (String, Int), ipv6Only: Bool?,
+    static func bound(_ address: (String, Int), ipv6Only: Bool?, tls: TLSConfiguration?,
                       _ factory: @escaping () -> BaseHTTPRequestHandler) throws -> HTTPServer {
-        let server = try HTTPServer(address, bindAndActivate: false, handlerFactory: factory)
+        let server = try tls.map { try HTTPSServer(address, tls: $0, bindAndActivate: false, handlerFactory: factory) }
+            ?? HTTPServer(address, bindAndActivate: false, handlerFactory: factory)
         server.ipv6Only = ipv6Only
         do {
             try server.serverBind()
