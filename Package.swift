@@ -37,6 +37,10 @@ let package = Package(
         .testTarget(name: "HTTPServerTestingTests", dependencies: ["HTTPServerTesting", "HTTPServerKit"]),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(
+            name: "HTTPServerTLSTests",
+            dependencies: ["HTTPServerTLS", "CHTTPServerOpenSSL", "Reactor", "HTTPServerTesting"]
+        ),
+        .testTarget(
             name: "HTTPServerKitTests",
             dependencies: ["HTTPServerKit", "HTTPServerTesting", "Reactor", "HTTP1"]
         ),

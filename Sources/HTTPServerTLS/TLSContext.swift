@@ -53,24 +53,18 @@ public final class TLSContext {
         ciphertextCapacity = 4 * Self.recordSize
         ciphertext = .allocate(byteCount: ciphertextCapacity, alignment: 16)
         bioMethod = TLSTransport.makeBIOMethod()
-        do {
-            try configure()
-        } catch {
-            deallocate()
-            throw error
-        }
+        try configure()  // on failure deinit frees what was allocated
     }
 
     private let alpnCount: Int
 
-    deinit { deallocate() }
-
-    private func deallocate() {
+    deinit {
         SSL_CTX_free(context)
         alpnWire.deallocate()
         plaintext.deallocate()
         ciphertext.deallocate()
         BIO_meth_free(bioMethod)
+        alpnArgumentStorage?.deallocate()
     }
 
     private func configure() throws(TLSError) {
@@ -114,9 +108,7 @@ public final class TLSContext {
         alpnArgumentStorage = pointer
         return UnsafeMutableRawPointer(pointer)
     }()
-    private var alpnArgumentStorage: UnsafeMutablePointer<ALPNList>? {
-        didSet { oldValue?.deallocate() }
-    }
+    private var alpnArgumentStorage: UnsafeMutablePointer<ALPNList>?
 
     /// Python's `load_cert_chain(certfile, keyfile, password)`.
     private func loadCertificate() throws(TLSError) {
