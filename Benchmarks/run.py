@@ -950,7 +950,7 @@ def run_all(a, servers, scenarios, bins, fleet, workdir, tools, results):
         client = a.client
         tls = bool(sc.get("tls"))
         if tls:
-            client = "wrk"  # bench speaks no TLS; tls-handshake uses openssl s_time
+            client = "s_time" if sc.get("handshake") else "wrk"  # bench speaks no TLS
         elif client == "auto":
             client = "bench" if (sc.get("expect") or sc["mode"] == "static") and bins.get("bench") else "wrk"
         title = sc["title"]
@@ -958,7 +958,7 @@ def run_all(a, servers, scenarios, bins, fleet, workdir, tools, results):
             title += " (wrk: sent without Expect, which wrk cannot handle)"
         per = results["scenarios"].setdefault(scen, {"title": title, "client": client, "runs": {},
                                                       "syscalls": {}})
-        log(f"\n== {scen}: {title}  [load: {'s_time' if sc.get('handshake') else 'wrk -t1' if client == 'wrk' else 'bench'}]")
+        log(f"\n== {scen}: {title}  [load: {'wrk -t1' if client == 'wrk' else client}]")
         if scen in ("idle", "tls-idle"):
             per["idle"] = {}
             for name in servers:
