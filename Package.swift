@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "HTTPServerTesting", targets: ["HTTPServerTesting"]),
         .library(name: "HTTPServerHTTP1", targets: ["HTTPServerHTTP1"]),
         .library(name: "HTTPServerReactor", targets: ["HTTPServerReactor"]),
+        .library(name: "HTTPServerTLS", targets: ["HTTPServerTLS"]),
         .executable(name: "http-server", targets: ["http-server"]),
     ],
     dependencies: [
@@ -29,10 +30,14 @@ let package = Package(
         .systemLibrary(name: "CHTTPServerReactor", path: "Sources/CHTTPServerReactor"),
         .target(name: "HTTPServerReactor", dependencies: ["CHTTPServerReactor"]),
         .target(name: "HTTPServerHTTP1"),
+        // The system's OpenSSL 3 (libssl-dev), with a header of functions for OpenSSL's macros.
+        .systemLibrary(name: "CHTTPServerOpenSSL", path: "Sources/CHTTPServerOpenSSL", pkgConfig: "openssl",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .target(name: "HTTPServerTLS", dependencies: ["HTTPServerReactor", "CHTTPServerOpenSSL"]),
         .target(
             name: "HTTPServerCore",
             dependencies: [
-                "HTTPServerReactor", "HTTPServerHTTP1",
+                "HTTPServerReactor", "HTTPServerHTTP1", "HTTPServerTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
@@ -54,12 +59,16 @@ let package = Package(
         ),
         .testTarget(name: "HTTPServerReactorTests", dependencies: ["HTTPServerReactor"]),
         .testTarget(name: "HTTPServerHTTP1Tests", dependencies: ["HTTPServerHTTP1"]),
+        .testTarget(
+            name: "HTTPServerTLSTests",
+            dependencies: ["HTTPServerTLS", "CHTTPServerOpenSSL", "HTTPServerReactor", "HTTPServerTesting"]
+        ),
         // Core, static files, CGI and the command line, in folders that mirror Sources/.
         .testTarget(
             name: "HTTPServerKitTests",
             dependencies: [
                 "HTTPServerKit", "HTTPServerCore", "HTTPServerStaticFiles", "HTTPServerCGI",
-                "HTTPServerTesting", "HTTPServerReactor", "HTTPServerHTTP1",
+                "HTTPServerTesting", "HTTPServerReactor", "HTTPServerHTTP1", "HTTPServerTLS",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]

@@ -47,7 +47,20 @@ SCENARIOS = {
     "static1g": dict(short="static 1 GiB, 1 conn", title="static 1 GiB file, 1 connection", conns=1, path="/static/1G.bin",
                      mode="static", size=1 << 30, min_duration=6),
     "idle": dict(short="idle connections", title="idle keep-alive connections: RSS growth per connection", mode="hello"),
+    # HTTPS (issue 13): ours (bench-server --tls-cert) and nginx, the same ECDSA P-256 certificate
+    # made for the run, TLS 1.2/1.3 with the same cipher lists; the negotiated suite is recorded.
+    "tls-ka64": dict(short="TLS keep-alive, 64 conns", title="HTTPS keep-alive, 64 connections", conns=64,
+                     mode="hello", tls=True),
+    "tls-handshake": dict(short="TLS full handshake + 1 request", title="HTTPS: a full handshake and one request "
+                          "per connection (openssl s_time -new, 4 in parallel)", conns=4, mode="hello", tls=True,
+                          handshake=True, min_duration=4),
+    "tls-static1m": dict(short="TLS static 1 MiB, 8 conns", title="HTTPS static 1 MiB file, 8 connections", conns=8,
+                         path="/static/1M.bin", mode="static", size=1 << 20, tls=True),
+    "tls-idle": dict(short="idle TLS connections", title="idle HTTPS keep-alive connections: RSS growth per connection",
+                     mode="hello", tls=True),
 }
+TLS_SERVERS = {"ours", "nginx"}
+IDLE_SCENARIOS = ("idle", "tls-idle")
 DEFAULT_SCENARIOS = "ka1,ka64,ka256,pipe16,close32,post4k,static1m,static1g,idle"
 
 SERVERS = {
@@ -249,6 +262,42 @@ http {{
 """
 
 
+NGINX_TLS_CONF = NGINX_CONF.replace(
+    "listen 127.0.0.1:{port} backlog=4096 reuseport;",
+    "listen 127.0.0.1:{port} ssl backlog=4096 reuseport;\n"
+    "        ssl_certificate {cert};\n"
+    "        ssl_certificate_key {key};\n"
+    "        ssl_protocols TLSv1.2 TLSv1.3;\n"
+    "        ssl_ciphers {ciphers};\n"
+    "        ssl_prefer_server_ciphers on;\n"
+    "        ssl_session_tickets on;")
+
+# HTTPServerTLS's TLS 1.2 list (TLSConfiguration.tls12Ciphers); TLS 1.3 suites are OpenSSL's default in both.
+TLS12_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+                 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+
+
+def make_certificate(workdir):
+    """A self-signed ECDSA P-256 certificate for 127.0.0.1, shared by every TLS server of the run."""
+    cert, key = os.path.join(workdir, "tls-cert.pem"), os.path.join(workdir, "tls-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    os.chmod(key, 0o644)
+    return cert, key
+
+
+def negotiated(port):
+    """Protocol and cipher an OpenSSL client with default settings (as wrk and s_time) gets."""
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}"], input="", text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=10)
+    for line in r.stdout.splitlines():
+        if "Cipher is" in line:
+            return line.strip().lstrip("New, ")
+    return None
+
+
 class Fleet:
     """Starts servers on demand, one process per (server, mode), and keeps them for the run."""
 
@@ -261,11 +310,17 @@ class Fleet:
         self.next_port += 1
         return self.next_port
 
-    def argv(self, name, mode, port):
+    def argv(self, name, mode, port, tls=False):
         if "command" in SERVERS[name]:  # a peer added with --peer
+            if tls:
+                return None
             return [arg.replace("{port}", str(port)).replace("{data}", self.datadir)
                     for arg in shlex.split(SERVERS[name]["command"])]
         py = [sys.executable, os.path.join(HERE, "peers", "python_hello.py")]
+        if tls and name not in TLS_SERVERS:
+            return None
+        if tls and not getattr(self, "certificate", None):
+            self.certificate = make_certificate(self.workdir)
         if name in ("ours", "ours-metrics"):
             if not self.bins.get("bench-server"):
                 return None
@@ -274,6 +329,8 @@ class Fleet:
                 argv += ["--metrics"]
             if mode == "static":
                 argv += ["--directory", self.datadir]
+            if tls:
+                argv += ["--tls-cert", self.certificate[0], "--tls-key", self.certificate[1]]
             return argv
         if name == "nio":
             return [self.bins["nio-hello"], "--port", str(port)] if self.bins.get("nio-hello") else None
@@ -290,14 +347,18 @@ class Fleet:
             os.makedirs(run, exist_ok=True)
             conf = os.path.join(run, "nginx.conf")
             with open(conf, "w") as f:
-                f.write(NGINX_CONF.format(run=run, port=port, data=self.datadir))
+                if tls:
+                    f.write(NGINX_TLS_CONF.format(run=run, port=port, data=self.datadir, cert=self.certificate[0],
+                                                  key=self.certificate[1], ciphers=TLS12_CIPHERS))
+                else:
+                    f.write(NGINX_CONF.format(run=run, port=port, data=self.datadir))
             return ["nginx", "-p", run, "-c", conf]
         return None
 
-    def get(self, name, mode, fresh=False):
+    def get(self, name, mode, fresh=False, tls=False):
         if mode not in SERVERS[name]["modes"]:
             return None
-        key = (name, "hello" if name == "nginx" else mode)
+        key = (name, "hello" if name == "nginx" else mode, tls)
         srv = self.running.get(key)
         if srv is not None and (fresh or not srv.alive()):
             srv.stop()
@@ -305,7 +366,7 @@ class Fleet:
             del self.running[key]
         if srv is None and key not in self.running:
             port = self.port()
-            argv = self.argv(name, mode, port)
+            argv = self.argv(name, mode, port, tls)
             if argv is None:
                 self.running[key] = None
                 return None
@@ -314,6 +375,9 @@ class Fleet:
             if not srv.ok:
                 log(f"  {name} ({mode}) did not start; see {srv.logf.name}")
                 srv = None
+            elif tls:
+                srv.tls = negotiated(port)
+                log(f"  {srv.label} (HTTPS) negotiates: {srv.tls}")
             self.running[key] = srv
         return srv
 
@@ -383,7 +447,14 @@ def to_seconds(v):
 def load_command(client, bins, sc, port, duration, workdir):
     """argv of one load run, pinned to core 1, and a parser for its output."""
     path = sc.get("path", "/")
-    url = f"http://127.0.0.1:{port}{path}"
+    url = f"{'https' if sc.get('tls') else 'http'}://127.0.0.1:{port}{path}"
+    if sc.get("handshake"):
+        # openssl s_time: a new connection, a full handshake (-new: no resumption) and one
+        # HTTP/1.0 GET per connection, sequentially; `conns` of them in parallel.
+        argv = ["openssl", "s_time", "-connect", f"127.0.0.1:{port}", "-new", "-www", path,
+                "-time", str(max(1, round(duration)))]
+        script = " & ".join(" ".join(argv) for _ in range(sc["conns"])) + " & wait"
+        return ["taskset", "-c", LOAD_CPU, "sh", "-c", script], parse_s_time
     conns = sc["conns"]
     timeout = 30 if sc["mode"] == "static" else 5
     if client == "bench":
@@ -418,6 +489,21 @@ def load_command(client, bins, sc, port, duration, workdir):
     else:
         argv += [url]
     return ["taskset", "-c", LOAD_CPU] + argv, parse_wrk
+
+
+def parse_s_time(text):
+    """Sums `N connections in T real seconds` over the parallel s_time processes."""
+    res = {"requests": 0, "errors": 0, "latency_us": {}}
+    seconds = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) > 4 and parts[1] == "connections" and parts[2] == "in" and parts[4] == "real":
+            res["requests"] += int(parts[0])
+            seconds.append(float(parts[3]))
+    if seconds:
+        res["duration_s"] = max(seconds)
+        res["rps"] = res["requests"] / res["duration_s"]
+    return res
 
 
 def parse_bench(text):
@@ -536,12 +622,19 @@ def syscall_run(srv, client, bins, sc, duration, workdir, tools):
 # ---------------------------------------------------------------------------------------------
 # idle connections
 
-def idle_run(srv, n, workdir):
+def idle_run(srv, n, workdir, tls=False):
     """Opens n keep-alive connections, one request each (core 1), and reports the server's RSS growth."""
     # A few warm requests first so the baseline includes first-request allocations.
+    context = None
+    if tls:
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     for _ in range(3):
         try:
-            with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as raw:
+                s = context.wrap_socket(raw) if context else raw
                 s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 while s.recv(65536):
                     pass
@@ -550,11 +643,11 @@ def idle_run(srv, n, workdir):
     time.sleep(0.3)
     base = proc_rss_bytes(srv.pid)
     client = [sys.executable, os.path.join(HERE, "peers", "idle_client.py"), "--port", str(srv.port),
-              "--connections", str(n)]
+              "--connections", str(n)] + (["--tls", "--timeout", "300"] if tls else [])
     p = subprocess.Popen(["taskset", "-c", LOAD_CPU] + client, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT, stdin=subprocess.PIPE, text=True)
     line = ""
-    deadline = time.time() + 120
+    deadline = time.time() + (320 if tls else 120)
     while time.time() < deadline:
         line = p.stdout.readline()
         if not line or line.startswith("ready") or line.startswith("failed"):
@@ -628,7 +721,7 @@ def markdown_summary(results):
     summary = results["summary"]
     lines = []
     order = [n for n in SERVERS if any(n in v["servers"] for v in summary.values())]
-    cpu = [(k, v) for k, v in summary.items() if k != "idle"]
+    cpu = [(k, v) for k, v in summary.items() if k not in IDLE_SCENARIOS]
     if cpu:
         lines.append("Server CPU µs per request (median; ratio to this project in brackets):\n")
         lines.append("| scenario | load | " + " | ".join(SERVERS[n]["label"] for n in order) + " |")
@@ -656,12 +749,15 @@ def markdown_summary(results):
                         val = val / 1000
                     cells.append(fmt(val, digits) if val is not None else "—")
                 lines.append(f"| {SCENARIOS[k].get('short', k)} | " + " | ".join(cells) + " |")
-    if "idle" in summary:
-        lines.append("\nRSS growth per idle keep-alive connection:\n")
+    for scen in IDLE_SCENARIOS:
+        if scen not in summary:
+            continue
+        kind = "HTTPS " if scen == "tls-idle" else ""
+        lines.append(f"\nRSS growth per idle {kind}keep-alive connection:\n")
         lines.append("| server | connections | bytes per connection |")
         lines.append("|---|---|---|")
         for n in order:
-            row = summary["idle"]["servers"].get(n)
+            row = summary[scen]["servers"].get(n)
             if row and row.get("idle_bytes_per_conn") is not None:
                 lines.append(f"| {SERVERS[n]['label']} | {row['idle_connections']:,} | {row['idle_bytes_per_conn']:,.0f} |")
     return "\n".join(lines) + "\n"
@@ -671,7 +767,7 @@ def print_summary(summary):
     log("\n== summary (medians of interleaved rounds; ratio = server / reference)")
     for scen, s in summary.items():
         log(f"\n{scen}: {s['title']}   (reference: {s['reference']})")
-        if scen == "idle":
+        if scen in IDLE_SCENARIOS:
             log(f"  {'server':28} {'conns':>7} {'bytes/conn':>11} {'ratio':>7}")
             for name, row in s["servers"].items():
                 ratio = row.get(f"idle_bytes_per_conn_vs_{s['reference']}")
@@ -698,12 +794,13 @@ def svg_chart(summary, order, title):
     request, and (when measured) a panel of RSS bytes per idle connection."""
     names = [n for n in order if any(n in v["servers"] for v in summary.values())]
     panels = []
-    cpu = [(s, v) for s, v in summary.items() if s != "idle"]
+    cpu = [(s, v) for s, v in summary.items() if s not in IDLE_SCENARIOS]
     if cpu:
         panels.append(("Server CPU µs per request (lower is better)", "cpu_us_per_req", cpu))
-    if "idle" in summary:
+    idle = [(s, summary[s]) for s in IDLE_SCENARIOS if s in summary]
+    if idle:
         panels.append(("RSS growth per idle keep-alive connection, bytes (lower is better)",
-                       "idle_bytes_per_conn", [("idle", summary["idle"])]))
+                       "idle_bytes_per_conn", idle))
     left, width, bar_h, gap = 210, 560, 13, 14
     out_body = []
     y = 62
@@ -893,34 +990,41 @@ def run_all(a, servers, scenarios, bins, fleet, workdir, tools, results):
     for scen in scenarios:
         sc = SCENARIOS[scen]
         client = a.client
-        if client == "auto":
+        tls = bool(sc.get("tls"))
+        if tls:
+            client = "s_time" if sc.get("handshake") else "wrk"  # bench speaks no TLS
+        elif client == "auto":
             client = "bench" if (sc.get("expect") or sc["mode"] == "static") and bins.get("bench") else "wrk"
         title = sc["title"]
         if sc.get("expect") and client == "wrk":
             title += " (wrk: sent without Expect, which wrk cannot handle)"
         per = results["scenarios"].setdefault(scen, {"title": title, "client": client, "runs": {},
                                                       "syscalls": {}})
-        log(f"\n== {scen}: {title}  [load: {'wrk -t1' if client == 'wrk' else 'bench'}]")
-        if scen == "idle":
+        log(f"\n== {scen}: {title}  [load: {'wrk -t1' if client == 'wrk' else client}]")
+        if scen in ("idle", "tls-idle"):
             per["idle"] = {}
             for name in servers:
+                if tls and name not in TLS_SERVERS:
+                    continue
                 if name == "python":
                     log("  Python HTTPServer: skipped (one connection at a time: idle connections "
                         "wait in the backlog)")
                     continue
-                srv = fleet.get(name, "hello", fresh=True)
+                srv = fleet.get(name, "hello", fresh=True, tls=tls)
                 if srv is None:
                     continue
-                r = idle_run(srv, a.idle_connections, workdir)
+                r = idle_run(srv, a.idle_connections, workdir, tls=tls)
                 per["idle"][name] = r
                 per["runs"].setdefault(name, [])
                 log(f"  {srv.label:28} {r['connections']:>6} connections  RSS {r['rss_base_bytes'] / 1e6:.1f} "
                     f"-> {r['rss_bytes'] / 1e6:.1f} MB  = {fmt(r['bytes_per_connection'], 0)} B/conn")
-                fleet.get(name, "hello", fresh=True)  # a clean process for later scenarios
+                fleet.get(name, "hello", fresh=True, tls=tls)  # a clean process for later scenarios
             continue
         live = []
         for name in servers:
-            srv = fleet.get(name, sc["mode"])
+            if tls and name not in TLS_SERVERS:
+                continue
+            srv = fleet.get(name, sc["mode"], tls=tls)
             if srv is None:
                 log(f"  {SERVERS[name]['label']}: not available for {sc['mode']}")
                 continue

@@ -5,3 +5,6 @@
 @_exported import struct HTTPServerHTTP1.HTTPStatus
 @_exported import struct HTTPServerHTTP1.ParserLimits
 @_exported import struct HTTPServerReactor.SocketAddress
+// `HTTPSServer`'s options and the error its certificate loading throws.
+@_exported import struct HTTPServerTLS.TLSConfiguration
+@_exported import struct HTTPServerTLS.TLSError

@@ -7,6 +7,8 @@ struct HTTPServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "http-server",
         abstract: "Serve a directory over HTTP, like `python3 -m http.server`.",
+        // Spelled out: with this many options ArgumentParser would shorten it to `[<options>] [<port>]`.
+        usage: "http-server [<port>] [-b <address>] [-d <directory>] [-p <version>] [--cgi] [<options>]",
         discussion: """
             Files are served with their content type, Content-Length and Last-Modified; directories \
             without an index.html or index.htm get a listing. Range requests, ETag/If-None-Match and \
@@ -16,6 +18,7 @@ struct HTTPServerCommand: ParsableCommand {
               http-server                # port 8000, all interfaces, this folder
               http-server 8080 -b 127.0.0.1 -d ./public
               http-server --header 'Cache-Control: no-store' --content-type text/plain
+              http-server 8443 --tls-cert cert.pem --tls-key key.pem
             """)
 
     @Argument(help: ArgumentHelp("Bind to this port (0 picks a free port).", valueName: "port"))
@@ -65,6 +68,17 @@ struct HTTPServerCommand: ParsableCommand {
     @Option(name: .customLong("listen-fd"),
             help: ArgumentHelp("Serve this inherited listening socket descriptor instead of binding one.", valueName: "FD"))
     var listenDescriptor: Int32?
+    @Option(name: .customLong("tls-cert"),
+            help: ArgumentHelp("Serve HTTPS with this certificate chain file (PEM).", valueName: "PATH"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"),
+            help: ArgumentHelp("The TLS private key file (default: the key in --tls-cert).", valueName: "PATH"))
+    var tlsKey: String?
+
+    @Option(name: .customLong("tls-password-file"),
+            help: ArgumentHelp("Read the password of the TLS key from this file.", valueName: "PATH"))
+    var tlsPasswordFile: String?
 
     /// The port as a number, once validated.
     var portNumber: Int { Int(port) ?? 8000 }
@@ -91,6 +105,16 @@ struct HTTPServerCommand: ParsableCommand {
         for network in proxyProtocolNetworks where IPNetwork(network) == nil {
             throw ValidationError("invalid network '\(network)': expected an address or address/prefix")
         }
+        // Python 3.14's rules and messages (argparse's parser.error: exit status 2).
+        if tlsCert == nil, tlsKey != nil {
+            throw ValidationError("--tls-key requires --tls-cert to be set")
+        }
+        if tlsCert == nil, tlsPasswordFile != nil {
+            throw ValidationError("--tls-password-file requires --tls-cert to be set")
+        }
+        if let tlsPasswordFile, case .failure(let reason) = Self.readPasswordFile(tlsPasswordFile) {
+            throw ValidationError("Failed to read TLS password file: \(reason)")
+        }
         if let contentType, contentType.isEmpty || contentType.contains(where: { $0 == "\r" || $0 == "\n" }) {
             throw ValidationError("invalid content type '\(contentType)'")
         }
@@ -116,6 +140,33 @@ struct HTTPServerCommand: ParsableCommand {
     func run() throws {
         let root = try Self.resolveDirectory(directory)
         try serve(directory: root)
+    }
+
+    /// Python 3.14's `open(path, encoding="utf-8").read().strip()`; on failure, the reason as Python
+    /// prints an OSError (`[Errno 2] No such file or directory: 'path'`).
+    static func readPasswordFile(_ path: String) -> Result<String, PasswordFileError> {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return .failure(PasswordFileError(errno: errno, path: path)) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count < 0 {
+                if errno == EINTR { continue }
+                return .failure(PasswordFileError(errno: errno, path: path))
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        return .success(String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed()))
+    }
+
+    struct PasswordFileError: Error, CustomStringConvertible {
+        var errno: Int32
+        var path: String
+        var description: String { "[Errno \(errno)] \(String(cString: strerror(errno))): '\(path)'" }
     }
 
     /// The served directory as an absolute path; it must exist and be a directory.

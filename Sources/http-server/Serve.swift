@@ -25,6 +25,19 @@ extension HTTPServerCommand {
         }
 
         // Python's `--cgi`: CGIHTTPRequestHandler instead of SimpleHTTPRequestHandler.
+        // Python 3.14's --tls-cert: HTTPSServer (the password file was checked by validate()).
+        var tls: TLSConfiguration?
+        if let tlsCert {
+            var password: String?
+            if let tlsPasswordFile {
+                switch Self.readPasswordFile(tlsPasswordFile) {
+                case .success(let text): password = text
+                case .failure(let reason): throw CommandLineFailure("Failed to read TLS password file: \(reason)")
+                }
+            }
+            tls = TLSConfiguration(certificateChainFile: tlsCert, privateKeyFile: tlsKey, password: password)
+        }
+
         let factory: () -> BaseHTTPRequestHandler = cgi
             ? { CGIHTTPRequestHandler(configuration: configuration) }
             : { SimpleHTTPRequestHandler(configuration: configuration) }
@@ -37,14 +50,16 @@ extension HTTPServerCommand {
             } catch {
                 throw CommandLineFailure("cannot serve the inherited socket \(inherited): \(Self.reason(error))")
             }
-        } else if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, serverConfiguration, logDestination, factory) {
+        } else if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, tls: tls, serverConfiguration, logDestination, factory) {
             // All interfaces, IPv6 and IPv4 on one socket (Python's DualStackServer, which only gets
             // dual-stack when getaddrinfo happens to list IPv6 first).
             server = dualStack
         } else {
             do {
-                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, serverConfiguration,
-                                        logDestination, factory)
+                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, tls: tls,
+                                        serverConfiguration, logDestination, factory)
+            } catch let error as TLSError {
+                throw CommandLineFailure(error.description)
             } catch {
                 throw CommandLineFailure("cannot listen on \(best.host) port \(port): \(Self.reason(error))")
             }
@@ -62,7 +77,10 @@ extension HTTPServerCommand {
         // Python prints the bound socket's name: for no -b, the address getaddrinfo listed first.
         let host = bind == nil && inherited == nil ? best.host : server.serverAddress.host
         let urlHost = host.contains(":") ? "[\(host)]" : host
-        let banner = "Serving HTTP on \(host) port \(server.serverPort) (http://\(urlHost):\(server.serverPort)/) ...\n"
+        // Python 3.14: "HTTPS" and https:// with --tls-cert.
+        let scheme = tls == nil ? "HTTP" : "HTTPS"
+        let banner = "Serving \(scheme) on \(host) port \(server.serverPort) "
+            + "(\(scheme.lowercased())://\(urlHost):\(server.serverPort)/) ...\n"
         Self.writeOut(banner)   // after the signal handlers: a banner means ready
 
         do {
@@ -73,11 +91,14 @@ extension HTTPServerCommand {
         server.serverClose()
     }
 
-    static func bound(_ address: (String, Int), ipv6Only: Bool?, _ configuration: ServerConfiguration,
-                      _ logDestination: LogDestination,
+    static func bound(_ address: (String, Int), ipv6Only: Bool?, tls: TLSConfiguration?,
+                      _ configuration: ServerConfiguration, _ logDestination: LogDestination,
                       _ factory: @escaping () -> BaseHTTPRequestHandler) throws -> HTTPServer {
-        let server = try HTTPServer(address, configuration: configuration, logDestination: logDestination,
-                                    bindAndActivate: false, handlerFactory: factory)
+        let server = try tls.map {
+            try HTTPSServer(address, tls: $0, configuration: configuration, logDestination: logDestination,
+                            bindAndActivate: false, handlerFactory: factory)
+        } ?? HTTPServer(address, configuration: configuration, logDestination: logDestination,
+                        bindAndActivate: false, handlerFactory: factory)
         server.ipv6Only = ipv6Only
         do {
             try server.serverBind()

@@ -3,6 +3,7 @@
 //   bench-server hello --port 8080 [--bind 127.0.0.1]
 //   bench-server echo --port 8080
 //   bench-server static --directory DIR --port 8080
+//   bench-server hello --port 8443 --tls-cert cert.pem --tls-key key.pem     (HTTPS: HTTPSServer)
 import ArgumentParser
 import Glibc
 import HTTPServerKit
@@ -25,30 +26,41 @@ struct BenchServer: ParsableCommand {
     @Option(help: "Idle keep-alive timeout in seconds.") var idleTimeout: Int = 600
     @Flag(help: "Bootstrap swift-metrics with swift-prometheus (the cost of metrics, for run.py's ours-metrics).")
     var metrics = false
+    @Option(help: "Serve HTTPS with this certificate chain (PEM).") var tlsCert: String?
+    @Option(help: "The TLS private key (PEM; default: in --tls-cert).") var tlsKey: String?
 
     func run() throws {
         var configuration = ServerConfiguration()
         if metrics { configuration.metricsFactory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()) }
         configuration.idleTimeout = .seconds(idleTimeout)
+        let tls = tlsCert.map { TLSConfiguration(certificateChainFile: $0, privateKeyFile: tlsKey) }
         let server: HTTPServer
         switch mode {
         case .hello:
-            server = try HTTPServer((bind, port), handler: HelloHandler.self, configuration: configuration,
-                                    logDestination: .discard)
+            server = try makeServer(tls: tls, configuration: configuration) { HelloHandler() }
         case .echo:
-            server = try HTTPServer((bind, port), handler: EchoHandler.self, configuration: configuration,
-                                    logDestination: .discard)
+            server = try makeServer(tls: tls, configuration: configuration) { EchoHandler() }
         case .static:
             server = try makeStaticServer(bind: bind, port: port, directory: directory,
-                                          configuration: configuration)
+                                          configuration: configuration, tls: tls)
         }
         if let loop = server.loop {
             try loop.onSignal(SIGTERM) { server.shutdown() }
             try loop.onSignal(SIGINT) { server.shutdown() }
         }
-        print("bench-server \(mode.rawValue) on \(server.serverAddress.host):\(server.serverPort)")
+        print("bench-server \(mode.rawValue)\(tls == nil ? "" : " (HTTPS)") on \(server.serverAddress.host):\(server.serverPort)")
         fflush(nil)
         try server.serveForever()
         server.serverClose()
+    }
+
+    private func makeServer(tls: TLSConfiguration?, configuration: ServerConfiguration,
+                            _ factory: @escaping () -> BaseHTTPRequestHandler) throws -> HTTPServer {
+        if let tls {
+            return try HTTPSServer((bind, port), tls: tls, configuration: configuration, logDestination: .discard,
+                                   handlerFactory: factory)
+        }
+        return try HTTPServer((bind, port), configuration: configuration, logDestination: .discard,
+                              handlerFactory: factory)
     }
 }

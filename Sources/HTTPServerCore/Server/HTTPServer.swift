@@ -1,6 +1,7 @@
 import Glibc
 import HTTPServerHTTP1
 import HTTPServerReactor
+import HTTPServerTLS
 
 /// An HTTP/1 server on one epoll reactor thread. Equivalent to Python's `http.server.HTTPServer`.
 ///
@@ -149,10 +150,20 @@ open class HTTPServer: @unchecked Sendable {
         }
     }
 
-    private func accepted(_ transport: SocketTransport, peer: SocketAddress) {
+    /// The transport a connection accepted on `socket` talks to: the socket itself, or (in
+    /// `HTTPSServer`) TLS over it; nil closes the socket.
+    func connectionTransport(over socket: SocketTransport) -> Transport? {
+        socket
+    }
+
+    private func accepted(_ socket: SocketTransport, peer: SocketAddress) {
         if isShuttingDown {
             context.metrics?.connectionRefused("shutdown")
-            transport.close()
+            socket.close()
+            return
+        }
+        guard let transport = connectionTransport(over: socket) else {
+            socket.close()
             return
         }
         context.metrics?.accepted += 1
@@ -194,21 +205,26 @@ open class HTTPServer: @unchecked Sendable {
     open func serviceActions() {}
 
     /// `finishRequest`'s work: a connection over `transport`, reading from now on.
+    /// The socket a connection's transport runs over (itself, or under TLS); nil for a fake one.
+    private static func socket(under transport: Transport) -> SocketTransport? {
+        (transport as? SocketTransport) ?? ((transport as? TLSTransport)?.underlyingTransport as? SocketTransport)
+    }
+
     private func startConnection(_ transport: Transport, peer: SocketAddress?) {
         if let stage = proxyHeaderStage(over: transport, peer: peer) {
             transport.delegate = stage
-            if let socket = transport as? SocketTransport {
+            if let socket = Self.socket(under: transport) {
                 do { try socket.start() } catch { stage.fail() }
             }
             return
         }
         let connection = HTTPConnection(transport: transport, context: context, peer: peer)
         transport.delegate = connection
-        if let socket = transport as? SocketTransport {
+        if let socket = Self.socket(under: transport) {
             do {
                 try socket.start()
             } catch {
-                socket.close()
+                transport.close()
                 return
             }
         }
