@@ -241,7 +241,7 @@ open class BaseHTTPRequestHandler {
     }
 
     /// Called by the connection when a request head has arrived: Python's `parse_request` decisions.
-    func beginRequest(method: KnownMethod) {
+    func beginRequest(method: KnownMethod, serverCloses: Bool) {
         isErrorRequest = false
         requestMethod = method
         isHEADRequest = method == .head
@@ -253,16 +253,9 @@ open class BaseHTTPRequestHandler {
         }
         let version = connection.parser.head.version
         isHTTP09Request = version == .http09
-        // Python: keep-alive only when both sides speak HTTP/1.1 ...
-        closeConnection = !(version >= .http11 && isProtocolHTTP11)
-        // ... or the client asks for it. `close` wins over `keep-alive` when both are listed.
-        if connection.parser.head.connectionClose {
-            closeConnection = true
-        } else if connection.parser.head.connectionKeepAlive && isProtocolHTTP11 {
-            closeConnection = false
-        }
-        // HTTP/0.9 has no keep-alive; CONNECT would turn the connection into a tunnel we do not run.
-        if isHTTP09Request || connection.parser.head.isConnect { closeConnection = true }
+        // Python: keep-alive only when the server speaks HTTP/1.1 and the request keeps the
+        // connection (`RequestHead.isKeepAlive`); the server may have decided to close anyway.
+        closeConnection = serverCloses || !(isProtocolHTTP11 && connection.parser.head.isKeepAlive)
     }
 
     /// Called when a request could not be parsed, before its error page is sent.
@@ -550,7 +543,7 @@ open class BaseHTTPRequestHandler {
                 closeConnection = true
                 connection.response.sentConnectionHeader = true
             } else if closeConnection && !connection.response.sentConnectionHeader
-                        && (connection.isCloseForced || isProtocolHTTP11) {
+                        && (connection.endsAfterCurrentRequest || isProtocolHTTP11) {
                 // RFC 9112 §9.6: a server that closes after this response says so, so that an
                 // HTTP/1.1 client does not send its next request into a closing connection.
                 // (Python does not; in HTTP/1.0 mode closing is the default and goes unsaid.)

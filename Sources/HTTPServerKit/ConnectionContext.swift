@@ -68,11 +68,6 @@ final class ConnectionContext {
         self.handleError = handleError
     }
 
-    /// The 29 bytes of the current `Date` header value, formatted at most once a second.
-    func dateBytes() -> ArraySlice<UInt8> {
-        dateCache.bytes(epochSeconds: wallClock())
-    }
-
     @exclusivity(unchecked) private var dateLine: [UInt8] = []
     @exclusivity(unchecked) private var dateLineSecond: Int64 = -1
 
@@ -93,7 +88,7 @@ final class ConnectionContext {
 
 /// A client address kept only until the connection's handler exists (a `SocketAddress` is large;
 /// a box keeps the connection small).
-final class PeerBox {
+final class SocketAddressBox {
     let address: SocketAddress
     init(_ address: SocketAddress) { self.address = address }
 }

@@ -192,7 +192,7 @@ open class HTTPServer: @unchecked Sendable {
         }
         graceTimer = timer
         loop.arm(timer, at: loop.now.advanced(by: configuration.shutdownGracePeriod))
-        for connection in Array(connections.values) { connection.closeWhenIdle() }
+        for connection in Array(connections.values) { connection.closeGracefully() }
     }
 
     private func finishShutdown() {

@@ -89,9 +89,4 @@ final class TimeoutQueue {
             arm(k, at: first.timeoutDeadline)
         }
     }
-
-    /// Disarms every timer (the server is going away).
-    func cancelAll() {
-        for timer in timers { clock.disarm(timer) }
-    }
 }
