@@ -50,7 +50,7 @@ public let defaultErrorContentType = "text/html;charset=utf-8"
 /// and `doMethod(_:)` answers 501 `Unsupported method ('XXX')` unless overridden — Python's answer
 /// for a method the handler has no `do_` function for. Override `doMethod(_:)` to serve any method.
 open class BaseHTTPRequestHandler {
-    unowned(unsafe) var connection: HTTPConnection?
+    unowned var connection: HTTPConnection?
 
     public required init() {}
 
@@ -82,7 +82,7 @@ open class BaseHTTPRequestHandler {
         return server
     }
     /// `close_connection`: whether the connection closes after the current response.
-    @exclusivity(unchecked) public var closeConnection = true
+    public var closeConnection = true
     /// `rfile`: the request body.
     public var rfile: RequestBody { RequestBody(handler: self) }
     /// `wfile`: where the response goes.
@@ -111,8 +111,8 @@ open class BaseHTTPRequestHandler {
         set { connection?.currentExchange?.headers = newValue }
     }
     /// Set while a request that failed to parse is answered: its fields are not in the parser.
-    @exclusivity(unchecked) private var isErrorRequest = false
-    @exclusivity(unchecked) var isProtocolHTTP11 = false
+    private var isErrorRequest = false
+    var isProtocolHTTP11 = false
 
     /// `requestline`: the request line without its CRLF, decoded as Latin-1.
     public var requestline: String {
@@ -212,11 +212,11 @@ open class BaseHTTPRequestHandler {
     }
 
     var isHTTP09: Bool { isHTTP09Request && !isErrorRequest }
-    @exclusivity(unchecked) private var isHTTP09Request = false
+    private var isHTTP09Request = false
     /// The current request is HEAD (its response carries no body).
-    @exclusivity(unchecked) private(set) var isHEADRequest = false
-    @exclusivity(unchecked) private(set) var requestMethod = KnownMethod.other
-    @exclusivity(unchecked) private var isProtocolChecked = false
+    private(set) var isHEADRequest = false
+    private(set) var requestMethod = KnownMethod.other
+    private var isProtocolChecked = false
 
     // MARK: Lifecycle
 

@@ -9,10 +9,10 @@ final class ConnectionContext {
     /// Seconds since the epoch, for `Date` headers and log lines. Injectable for tests.
     let wallClock: () -> Int64
     let pool = BufferPool()
-    @exclusivity(unchecked) var dateCache = DateCache()
+    var dateCache = DateCache()
     let log: LogSink
     let makeHandler: () -> BaseHTTPRequestHandler
-    unowned(unsafe) var server: HTTPServer?
+    weak var server: HTTPServer?
     /// Connections that are open, for shutdown and accounting.
     var onConnectionClosed: ((HTTPConnection) -> Void)?
     var handleError: (any Error, SocketAddress?) -> Void
@@ -39,10 +39,10 @@ final class ConnectionContext {
 
     /// Ready-made `Server:` and status lines, for the handler class that made them (one class per
     /// server in practice; another class simply rebuilds them).
-    @exclusivity(unchecked) var serverLine: (owner: ObjectIdentifier, bytes: [UInt8])?
-    @exclusivity(unchecked) var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
+    var serverLine: (owner: ObjectIdentifier, bytes: [UInt8])?
+    var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
     /// The access log's local-time stamp, formatted once a second.
-    @exclusivity(unchecked) var logDate: (second: Int64, text: String) = (-1, "")
+    var logDate: (second: Int64, text: String) = (-1, "")
 
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
          log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,
@@ -68,8 +68,8 @@ final class ConnectionContext {
         self.handleError = handleError
     }
 
-    @exclusivity(unchecked) private var dateLine: [UInt8] = []
-    @exclusivity(unchecked) private var dateLineSecond: Int64 = -1
+    private var dateLine: [UInt8] = []
+    private var dateLineSecond: Int64 = -1
 
     /// `Date: <IMF-fixdate>\r\n`, rebuilt at most once a second.
     func withDateLine<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {

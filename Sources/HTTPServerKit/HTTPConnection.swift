@@ -20,14 +20,13 @@ final class HTTPConnection: TransportDelegate {
     /// The client's address, until the handler (which keeps it as `clientAddress`) is created.
     var addressForHandler: SocketAddressBox?
     var handler: BaseHTTPRequestHandler?
-    /// The context's pool, held without reference counting (the context outlives every connection).
-    unowned(unsafe) let pool: BufferPool
+    /// The context's pool.
+    let pool: BufferPool
     /// This connection's place in the context's `TimeoutQueue` (managed by the queue).
     static let noTimeout: UInt8 = .max
-    var timeoutKind: UInt8 = HTTPConnection.noTimeout
-    var timeoutDeadline: Int64 = .max
-    unowned(unsafe) var timeoutPrevious: HTTPConnection?
-    unowned(unsafe) var timeoutNext: HTTPConnection?
+    var timeoutLink = TimeoutQueue.Link()
+    /// The kind of timeout watching this connection (`noTimeout`: none).
+    var timeoutKind: UInt8 { timeoutLink.kind }
     /// Requests whose head has arrived on this connection (for `maxRequestsPerConnection`).
     var requestCount = 0
     /// What the connection needs only while a request is in progress; taken from the loop's pool
@@ -40,6 +39,13 @@ final class HTTPConnection: TransportDelegate {
         self.pool = context.pool
         self.addressForHandler = peer.map(SocketAddressBox.init)
         context.timeouts.schedule(self, .idle)
+    }
+
+    deinit {
+        // A connection freed without `close()` (its server dropped) leaves no pointer to itself
+        // behind: not in a timeout list, not in a handler that outlives it.
+        context.timeouts.remove(self)
+        handler?.detach()
     }
 
     /// Where the connection is in its request/response cycle.

@@ -40,7 +40,7 @@ open class HTTPServer: @unchecked Sendable {
 
     private var listener: ListeningSocket?
     private let context: ConnectionContext
-    @exclusivity(unchecked) private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     private let state = ServerRunState()
 
     /// Creates a server whose connections are each served by a new `handler()`.
@@ -171,8 +171,8 @@ open class HTTPServer: @unchecked Sendable {
         }
     }
 
-    @exclusivity(unchecked) private var isAcceptingPaused = false
-    @exclusivity(unchecked) private var isShuttingDown = false
+    private var isAcceptingPaused = false
+    private var isShuttingDown = false
     private var graceTimer: Timer?
 
     /// Stops accepting, lets responses in flight finish (closing each connection after its current

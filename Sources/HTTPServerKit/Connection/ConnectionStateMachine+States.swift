@@ -194,6 +194,20 @@ extension ConnectionStateMachine.Body {
         }
     }
 
+    /// `rfile.pause()` / `rfile.resume()`: returns whether the flow changed.
+    mutating func setFlow(_ flow: ConnectionStateMachine.Flow) -> Bool {
+        switch self {
+        case .streaming(let current) where current != flow:
+            self = .streaming(flow)
+            return true
+        case .streamAbandoned(let current) where current != flow:
+            self = .streamAbandoned(flow)
+            return true
+        case .streaming, .streamAbandoned, .buffered, .streamEnded, .refused:
+            return false
+        }
+    }
+
     /// The stream ends incomplete: returns whether that must still be reported to the handler.
     mutating func abandon() -> Bool {
         switch self {

@@ -126,11 +126,7 @@ struct ConnectionStateMachine: Equatable {
     mutating func streamPaused() -> Acknowledgement {
         var result = Acknowledgement.ignored
         updateRequest { request in
-            switch request.body {
-            case .streaming(.flowing): request.body = .streaming(.paused); result = .accepted
-            case .streamAbandoned(.flowing): request.body = .streamAbandoned(.paused); result = .accepted
-            case .streaming(.paused), .streamAbandoned(.paused), .buffered, .streamEnded, .refused: break
-            }
+            if request.body.setFlow(.paused) { result = .accepted }
         }
         return result
     }
@@ -139,11 +135,7 @@ struct ConnectionStateMachine: Equatable {
     mutating func streamResumed() -> StreamResumeAction {
         var resumed = false
         updateRequest { request in
-            switch request.body {
-            case .streaming(.paused): request.body = .streaming(.flowing); resumed = true
-            case .streamAbandoned(.paused): request.body = .streamAbandoned(.flowing); resumed = true
-            case .streaming(.flowing), .streamAbandoned(.flowing), .buffered, .streamEnded, .refused: break
-            }
+            resumed = request.body.setFlow(.flowing)
         }
         guard resumed, case .awaitingDeferredResponse = state else { return .none }
         return .parseHeldInput(resumeReading: releaseHandlerPause())
