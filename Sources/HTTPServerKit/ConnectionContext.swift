@@ -13,7 +13,7 @@ final class ConnectionContext {
     let log: LogSink
     let makeHandler: () -> BaseHTTPRequestHandler
     weak var server: HTTPServer?
-    /// Connections that are open, for shutdown and accounting.
+    /// Called when a connection has closed (the server forgets it).
     var onConnectionClosed: ((HTTPConnection) -> Void)?
     var handleError: (any Error, SocketAddress?) -> Void
 
