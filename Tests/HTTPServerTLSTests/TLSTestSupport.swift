@@ -108,7 +108,11 @@ final class MemoryTLSClient {
         output = BIO_new(BIO_s_mem())!
         SSL_set_bio(ssl, input, output)
         SSL_set1_host(ssl, "localhost")
-        _ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name), UnsafeMutableRawPointer(mutating: "localhost"))
+        // A static string's bytes live for the whole run (a String's would be freed after the
+        // conversion, before OpenSSL reads them: ASan caught it).
+        let hostName: StaticString = "localhost"
+        _ = SSL_ctrl(ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, Int(TLSEXT_NAMETYPE_host_name),
+                     UnsafeMutableRawPointer(mutating: hostName.utf8Start))
         if !alpn.isEmpty {
             var wire: [UInt8] = []
             for name in alpn { wire.append(UInt8(name.utf8.count)); wire += Array(name.utf8) }
