@@ -37,14 +37,19 @@ public struct RequestHead: Sendable {
     public var authority: Range<Int>? = nil
     public init() {}
 
-    /// Whether the connection stays open after this request, by RFC 9112 §9.3 and
-    /// as Python decides it for the request side: HTTP/1.1 unless `Connection: close`;
-    /// HTTP/1.0 only with `Connection: keep-alive`; never for HTTP/0.9 or CONNECT.
-    public var isKeepAlive: Bool {
-        if isConnect || connectionClose { return false }
+    /// The client's side of the keep-alive rule (RFC 9112 §9.3, as Python reads it): the client
+    /// leaves the connection open after this request in HTTP/1.1 unless it sends
+    /// `Connection: close`; in HTTP/1.0 only with `Connection: keep-alive`; never in HTTP/0.9.
+    /// `close` wins over `keep-alive` when both are listed.
+    public var clientKeepsAlive: Bool {
+        if connectionClose { return false }
         if version >= .http11 { return true }
         return version == .http10 && connectionKeepAlive
     }
+
+    /// Whether the connection stays open after this request, as far as the request decides it:
+    /// `clientKeepsAlive`, and never for CONNECT (its connection would become a tunnel).
+    public var isKeepAlive: Bool { !isConnect && clientKeepsAlive }
 
     /// The first field named `lowercaseName` (ASCII case-insensitive), with its ranges into `buffer`.
     public func firstField(named lowercaseName: StaticString, in buffer: UnsafeRawBufferPointer) -> HeaderField? {

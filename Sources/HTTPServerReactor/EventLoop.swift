@@ -32,7 +32,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     private let maxEvents: Int32
     /// Allocated once; epoll_wait fills it every wake-up.
     private let events: UnsafeMutablePointer<epoll_event>
-    @exclusivity(unchecked) private var slots: [Slot] = []
+    private var slots: [Slot] = []
 
     /// The loop-owned read buffer every `SocketTransport` reads into: bytes are valid only during
     /// `bytesReceived`, which is what lets 10,000 idle connections cost no read buffers.
@@ -41,11 +41,11 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     let iovecs: UnsafeMutablePointer<iovec>
     let iovecCapacity: Int
 
-    @exclusivity(unchecked) private var timers = TimerHeap()
+    private var timers = TimerHeap()
     /// epoll_ctl calls made (tests check that unchanged interest costs none).
     private(set) var epollControlCount = 0
-    @exclusivity(unchecked) private var cachedNow: Instant
-    @exclusivity(unchecked) private var isStopping = false
+    private var cachedNow: Instant
+    private var isStopping = false
     private var isRunning = false
 
     private let wakeFD: Int32
@@ -278,7 +278,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
 
     /// While a handler is called from `dispatch`: the event said the peer closed (EPOLLRDHUP, HUP or
     /// ERR), so an edge-triggered reader must read on to the end of the stream.
-    @exclusivity(unchecked) private(set) var eventReportsPeerClosed = false
+    private(set) var eventReportsPeerClosed = false
 
     /// Ends `run()` after the current wake-up. Loop thread only; from elsewhere use `execute { loop.stop() }`.
     public func stop() { isStopping = true }

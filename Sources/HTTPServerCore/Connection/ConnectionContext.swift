@@ -9,11 +9,11 @@ final class ConnectionContext {
     /// Seconds since the epoch, for `Date` headers and log lines. Injectable for tests.
     let wallClock: () -> Int64
     let pool = BufferPool()
-    @exclusivity(unchecked) var dateCache = DateCache()
+    var dateCache = DateCache()
     let log: LogSink
     let makeHandler: () -> BaseHTTPRequestHandler
-    unowned(unsafe) var server: HTTPServer?
-    /// Connections that are open, for shutdown and accounting.
+    weak var server: HTTPServer?
+    /// Called when a connection has closed (the server forgets it).
     var onConnectionClosed: ((HTTPConnection) -> Void)?
     /// Set while `HTTPServer.handleRequest()` runs: a request has been answered.
     var onRequestFinished: (() -> Void)?
@@ -41,14 +41,14 @@ final class ConnectionContext {
 
     /// Ready-made `Server:` and status lines, for the handler class that made them (one class per
     /// server in practice; another class simply rebuilds them).
-    @exclusivity(unchecked) var serverLine: (owner: ObjectIdentifier, bytes: [UInt8])?
-    @exclusivity(unchecked) var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
+    var serverLine: (owner: ObjectIdentifier, bytes: [UInt8])?
+    var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
     /// The access log's local-time stamp, formatted once a second.
-    @exclusivity(unchecked) var logDate: (second: Int64, text: String) = (-1, "")
+    var logDate: (second: Int64, text: String) = (-1, "")
     /// The Common/Combined log's stamp, formatted once a second (Server/AccessLog.swift).
     /// The server's metrics; nil without a metrics backend (Server/ServerMetrics.swift).
     var metrics: ServerMetrics?
-    @exclusivity(unchecked) var accessLogDate: (second: Int64, text: String) = (-1, "")
+    var accessLogDate: (second: Int64, text: String) = (-1, "")
 
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
          log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,
@@ -74,13 +74,8 @@ final class ConnectionContext {
         self.handleError = handleError
     }
 
-    /// The 29 bytes of the current `Date` header value, formatted at most once a second.
-    func dateBytes() -> ArraySlice<UInt8> {
-        dateCache.bytes(epochSeconds: wallClock())
-    }
-
-    @exclusivity(unchecked) private var dateLine: [UInt8] = []
-    @exclusivity(unchecked) private var dateLineSecond: Int64 = -1
+    private var dateLine: [UInt8] = []
+    private var dateLineSecond: Int64 = -1
 
     /// `Date: <IMF-fixdate>\r\n`, rebuilt at most once a second.
     func withDateLine<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
@@ -99,7 +94,7 @@ final class ConnectionContext {
 
 /// A client address kept only until the connection's handler exists (a `SocketAddress` is large;
 /// a box keeps the connection small).
-final class PeerBox {
+final class SocketAddressBox {
     let address: SocketAddress
     init(_ address: SocketAddress) { self.address = address }
 }

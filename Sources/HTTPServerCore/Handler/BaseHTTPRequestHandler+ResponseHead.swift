@@ -82,8 +82,8 @@ extension BaseHTTPRequestHandler {
             connection.flushOutput()
             return
         }
-        let announcesClose = connection.isCloseForced || isProtocolHTTP11
-        let announcesKeepAlive = isHTTP10Request && !connection.isCloseForced
+        let announcesClose = connection.endsAfterCurrentRequest || isProtocolHTTP11
+        let announcesKeepAlive = isHTTP10Request && !connection.endsAfterCurrentRequest
         switch connection.response.endFinalHead(status: status, isHEADRequest: isHEADRequest,
                                                  closeConnection: &closeConnection, announcesClose: announcesClose,
                                                  announcesKeepAlive: announcesKeepAlive) {

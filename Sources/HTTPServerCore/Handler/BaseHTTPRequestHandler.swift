@@ -30,7 +30,7 @@ import HTTPServerReactor
 /// and `doMethod(_:)` answers 501 `Unsupported method ('XXX')` unless overridden — Python's answer
 /// for a method the handler has no `do_` function for. Override `doMethod(_:)` to serve any method.
 open class BaseHTTPRequestHandler {
-    unowned(unsafe) var connection: HTTPConnection?
+    unowned var connection: HTTPConnection?
 
     public required init() {}
 
@@ -64,25 +64,25 @@ open class BaseHTTPRequestHandler {
         return server
     }
     /// `close_connection`: whether the connection closes after the current response.
-    @exclusivity(unchecked) public var closeConnection = true
+    public var closeConnection = true
     /// `rfile`: the request body.
     public var rfile: RequestBody { RequestBody(handler: self) }
     /// `wfile`: where the response goes.
     public var wfile: ResponseWriter { ResponseWriter(handler: self) }
 
     /// Set while a request that failed to parse is answered: its fields are not in the parser.
-    @exclusivity(unchecked) var isErrorRequest = false
-    @exclusivity(unchecked) var isProtocolHTTP11 = false
+    var isErrorRequest = false
+    var isProtocolHTTP11 = false
 
 
     package var isHTTP09: Bool { isHTTP09Request && !isErrorRequest }
-    @exclusivity(unchecked) private var isHTTP09Request = false
+    private var isHTTP09Request = false
     /// The request is HTTP/1.0: keep-alive must be announced (RFC 9112 §9.3).
-    @exclusivity(unchecked) var isHTTP10Request = false
+    var isHTTP10Request = false
     /// The current request is HEAD (its response carries no body).
-    @exclusivity(unchecked) package private(set) var isHEADRequest = false
-    @exclusivity(unchecked) private(set) var requestMethod = KnownMethod.other
-    @exclusivity(unchecked) private var isProtocolChecked = false
+    package private(set) var isHEADRequest = false
+    private(set) var requestMethod = KnownMethod.other
+    private var isProtocolChecked = false
 
     // MARK: Lifecycle
 
@@ -107,7 +107,7 @@ open class BaseHTTPRequestHandler {
     }
 
     /// Called by the connection when a request head has arrived: Python's `parse_request` decisions.
-    func beginRequest(method: KnownMethod) {
+    func beginRequest(method: KnownMethod, serverCloses: Bool) {
         isErrorRequest = false
         requestMethod = method
         isHEADRequest = method == .head
@@ -123,16 +123,9 @@ open class BaseHTTPRequestHandler {
         let version = connection.parser.head.version
         isHTTP09Request = version == .http09
         isHTTP10Request = version == .http10
-        // Python: keep-alive only when both sides speak HTTP/1.1 ...
-        closeConnection = !(version >= .http11 && isProtocolHTTP11)
-        // ... or the client asks for it. `close` wins over `keep-alive` when both are listed.
-        if connection.parser.head.connectionClose {
-            closeConnection = true
-        } else if connection.parser.head.connectionKeepAlive && isProtocolHTTP11 {
-            closeConnection = false
-        }
-        // HTTP/0.9 has no keep-alive; CONNECT would turn the connection into a tunnel we do not run.
-        if isHTTP09Request || connection.parser.head.isConnect { closeConnection = true }
+        // Python: keep-alive only when the server speaks HTTP/1.1 and the request keeps the
+        // connection (`RequestHead.isKeepAlive`); the server may have decided to close anyway.
+        closeConnection = serverCloses || !(isProtocolHTTP11 && connection.parser.head.isKeepAlive)
     }
 
     /// Called when a request could not be parsed, before its error page is sent.

@@ -69,13 +69,23 @@ public struct RequestBody {
 
     /// True when the body is handed over as it arrives (the handler's `wantsStreamingBody()`
     /// returned true) instead of being received whole before the handler runs.
-    public var isStreaming: Bool { exchange?.bodyMode == .streaming }
+    public var isStreaming: Bool {
+        switch connection?.requestBody {
+        case .streaming, .streamAbandoned, .streamEnded: return true
+        case .buffered, .refused, nil: return false
+        }
+    }
 
     /// True once the whole streamed body has arrived (and `onEnd` was called with `true`).
-    public var isComplete: Bool { exchange?.isStreamComplete ?? false }
+    public var isComplete: Bool { connection?.requestBody == .streamEnded(complete: true) }
 
     /// The handler asked for no more body for now.
-    public var isPaused: Bool { exchange?.isStreamPaused ?? false }
+    public var isPaused: Bool {
+        switch connection?.requestBody {
+        case .streaming(.paused), .streamAbandoned(.paused): return true
+        case .streaming(.flowing), .streamAbandoned(.flowing), .buffered, .streamEnded, .refused, nil: return false
+        }
+    }
 
     /// Streaming: called with each piece of the body as it arrives (bytes valid during the call).
     /// Pieces that arrive before a handler is set are kept and delivered when it is set.
@@ -93,8 +103,8 @@ public struct RequestBody {
     /// when the client went away or sent a malformed body first.
     public func onEnd(_ handler: @escaping (Bool) -> Void) {
         guard let exchange else { handler(false); return }
-        if exchange.bodyMode == .streaming && exchange.isStreamEndReported {
-            handler(exchange.isStreamComplete)
+        if let complete = connection?.requestBody?.reportedEnd {
+            handler(complete)
         } else {
             exchange.endHandler = handler
         }
@@ -103,12 +113,10 @@ public struct RequestBody {
     /// Streaming backpressure: no more `onData` calls (and no more reading from the client) until
     /// `resume()`.
     public func pause() {
-        exchange?.isStreamPaused = true
+        connection?.streamPaused()
     }
 
     public func resume() {
-        guard let exchange, exchange.isStreamPaused else { return }
-        exchange.isStreamPaused = false
         connection?.streamResumed()
     }
 }

@@ -41,7 +41,7 @@ open class HTTPServer: @unchecked Sendable {
 
     var listener: ListeningSocket?
     let context: ConnectionContext
-    @exclusivity(unchecked) private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
     let state = ServerRunState()
     /// Python's `timeout`: how long `handleRequest()` waits for a request to be answered; nil: no limit.
     public var timeout: Duration?
@@ -267,7 +267,7 @@ open class HTTPServer: @unchecked Sendable {
     /// The open HTTP connections' states, by name, for the metrics.
     var connectionStateCounts: [String: Int] {
         var counts: [String: Int] = [:]
-        for connection in connections.values { counts[String(describing: connection.state), default: 0] += 1 }
+        for connection in connections.values { counts[connection.state.name, default: 0] += 1 }
         return counts
     }
 
@@ -279,8 +279,8 @@ open class HTTPServer: @unchecked Sendable {
 
     /// Connections still reading their PROXY protocol header (HTTPServer+ProxyProtocol.swift).
     var proxyHeaderStages: [ObjectIdentifier: ProxyHeaderStage] = [:]
-    @exclusivity(unchecked) private var isAcceptingPaused = false
-    @exclusivity(unchecked) private var isShuttingDown = false
+    private var isAcceptingPaused = false
+    private var isShuttingDown = false
     private var graceTimer: Timer?
 
     /// Stops accepting, lets responses in flight finish (closing each connection after its current
@@ -301,7 +301,7 @@ open class HTTPServer: @unchecked Sendable {
         }
         graceTimer = timer
         loop.arm(timer, at: loop.now.advanced(by: configuration.shutdownGracePeriod))
-        for connection in Array(connections.values) { connection.closeWhenIdle() }
+        for connection in Array(connections.values) { connection.closeGracefully() }
     }
 
     private func finishShutdown() {

@@ -1,0 +1,119 @@
+import HTTPServerReactor
+
+/// Output: the handler's response queued, written with as few system calls as possible, and what
+/// happens when it has all been written.
+extension HTTPConnection {
+    var outputCount: Int { exchangeStorage?.output.count ?? 0 }
+
+    func writeHead(_ bytes: UnsafeRawBufferPointer) {
+        output.append(bytes, pool: pool)
+    }
+
+    func writeHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        output.appendHeaderLine(name, value, pool: pool)
+    }
+
+    func markHead() -> OutputQueue.Mark { output.mark() }
+
+    func writeBody(_ bytes: [UInt8]) {
+        guard response.admitBody(bytes.count) else { return }
+        let allowed = response.clampBody(bytes.count)
+        if allowed == bytes.count {
+            output.append(bytes, pool: pool)
+        } else {
+            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: pool) }
+        }
+        if machine.isAwaitingDeferredResponse { flushOutput() }
+    }
+
+    func writeBody(_ bytes: UnsafeRawBufferPointer) {
+        guard response.admitBody(bytes.count) else { return }
+        let allowed = response.clampBody(bytes.count)
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: pool)
+        if machine.isAwaitingDeferredResponse { flushOutput() }
+    }
+
+    func writeBody(file: FileRegion) {
+        guard response.admitBody(file.range.count) else { return }
+        let allowed = response.clampBody(file.range.count)
+        file.range = file.range.lowerBound..<(file.range.lowerBound + allowed)
+        output.append(file: file)
+        if machine.isAwaitingDeferredResponse { flushOutput() }
+    }
+
+    /// Writes what is queued. Called once per read wake-up (after all pipelined requests of the read
+    /// were handled), when a handler flushes, and when the socket becomes writable again.
+    func flushOutput() {
+        guard !machine.isClosed else { return }
+        if let exchange = exchangeStorage, !exchange.output.isEmpty {
+            // The connection closes once this is out: the FIN can leave with the last bytes.
+            if machine.outputEndsStream { transport.outputEndsStream() }
+            let done: Bool
+            do {
+                done = try output.flush(to: transport, pool: pool)
+            } catch {
+                close()
+                return
+            }
+            if !done {
+                transport.awaitWritable()
+                context.timeouts.schedule(self, .send)
+                if output.count > context.configuration.outputHighWatermark,
+                   machine.outputBacklogged() == .pauseReading {
+                    transport.pauseReading()
+                }
+                return
+            }
+        }
+        // Everything is written.
+        if let exchange = exchangeStorage, !exchange.drainWaiters.isEmpty {
+            let waiters = exchange.drainWaiters
+            exchange.drainWaiters.removeAll()
+            for waiter in waiters { waiter() }
+            guard output.isEmpty, !machine.isClosed else { return }
+        }
+        switch machine.outputDrained() {
+        case .close:
+            close()
+        case .linger(let resumesReading):
+            // RFC 9112 §9.6: closing at once while the client may still be sending would reset the
+            // connection and can destroy the response in flight; shut the write side first, then
+            // read and discard until the client closes (or a short timeout).
+            transport.shutdownWrite()
+            if resumesReading { transport.resumeReading() }
+            context.timeouts.schedule(self, .linger)
+        case .resumeReading:
+            transport.resumeReading()
+            if !pending.isEmpty { processPending() }
+            settleAfterDrain()
+        case .settle:
+            settleAfterDrain()
+        case .none:
+            break
+        }
+    }
+
+    /// After a drain, and the held requests it let through.
+    private func settleAfterDrain() {
+        let sendTimeoutArmed = timeoutKind == TimeoutQueue.Kind.send.rawValue
+        switch machine.outputSettled(holdsRequests: holdsInput, isMidMessage: isMidMessage,
+                                     sendTimeoutArmed: sendTimeoutArmed) {
+        case .finishInput:
+            finishInput()
+        case .schedule(let kind):
+            context.timeouts.schedule(self, kind)
+        case .none:
+            break
+        }
+    }
+
+    /// Calls `waiter` once all queued output has been written (at once if nothing is queued).
+    func whenDrained(_ waiter: @escaping () -> Void) {
+        guard !machine.isClosed else { return }
+        if output.isEmpty {
+            waiter()
+        } else {
+            exchange.drainWaiters.append(waiter)
+        }
+    }
+}
