@@ -9,7 +9,6 @@ final class ConnectionContext {
     /// Seconds since the epoch, for `Date` headers and log lines. Injectable for tests.
     let wallClock: () -> Int64
     let pool = BufferPool()
-    var dateCache = DateCache()
     let log: LogSink
     let makeHandler: () -> BaseHTTPRequestHandler
     weak var server: HTTPServer?
@@ -82,13 +81,18 @@ final class ConnectionContext {
         let now = wallClock()
         if now != dateLineSecond {
             dateLineSecond = now
-            dateLine.removeAll(keepingCapacity: true)
-            dateLine.append(contentsOf: "Date: ".utf8)
-            dateLine.append(contentsOf: dateCache.bytes(epochSeconds: now))
-            dateLine.append(13)
-            dateLine.append(10)
+            var line: [UInt8] = []
+            swap(&line, &dateLine)  // rebuilt in its own storage, which it keeps
+            line.removeAll(keepingCapacity: true)
+            line.append(contentsOf: "Date: ".utf8)
+            HTTPDate.format(epochSeconds: now, into: &line)
+            line.append(13)
+            line.append(10)
+            dateLine = line
         }
-        return dateLine.withUnsafeBytes(body)
+        // Read once, then written from outside the access: no exclusivity check spans `body`.
+        let line = dateLine
+        return line.withUnsafeBytes(body)
     }
 }
 

@@ -68,7 +68,7 @@ extension HTTPConnection {
         // Everything is written.
         if let exchange = exchangeStorage, !exchange.drainWaiters.isEmpty {
             let waiters = exchange.drainWaiters
-            exchange.drainWaiters.removeAll()
+            exchange.drainWaiters = []
             for waiter in waiters { waiter() }
             guard output.isEmpty, !machine.isClosed else { return }
         }
@@ -113,7 +113,11 @@ extension HTTPConnection {
         if output.isEmpty {
             waiter()
         } else {
-            exchange.drainWaiters.append(waiter)
+            // Appended outside the access, so that no exclusivity check spans the array's growth.
+            var waiters = exchange.drainWaiters
+            exchange.drainWaiters = []
+            waiters.append(waiter)
+            exchange.drainWaiters = waiters
         }
     }
 }

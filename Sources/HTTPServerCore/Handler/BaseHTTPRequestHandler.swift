@@ -30,7 +30,7 @@ import HTTPServerReactor
 /// and `doMethod(_:)` answers 501 `Unsupported method ('XXX')` unless overridden — Python's answer
 /// for a method the handler has no `do_` function for. Override `doMethod(_:)` to serve any method.
 open class BaseHTTPRequestHandler {
-    unowned var connection: HTTPConnection?
+    @exclusivity(unchecked) unowned(unsafe) var connection: HTTPConnection?
 
     public required init() {}
 
@@ -64,7 +64,7 @@ open class BaseHTTPRequestHandler {
         return server
     }
     /// `close_connection`: whether the connection closes after the current response.
-    public var closeConnection = true
+    @exclusivity(unchecked) public var closeConnection = true
     /// `rfile`: the request body.
     public var rfile: RequestBody { RequestBody(handler: self) }
     /// `wfile`: where the response goes.
@@ -80,7 +80,8 @@ open class BaseHTTPRequestHandler {
     /// The request is HTTP/1.0: keep-alive must be announced (RFC 9112 §9.3).
     var isHTTP10Request = false
     /// The current request is HEAD (its response carries no body).
-    package private(set) var isHEADRequest = false
+    package var isHEADRequest: Bool { isHEAD }
+    private(set) var isHEAD = false
     private(set) var requestMethod = KnownMethod.other
     private var isProtocolChecked = false
 
@@ -110,7 +111,7 @@ open class BaseHTTPRequestHandler {
     func beginRequest(method: KnownMethod, serverCloses: Bool) {
         isErrorRequest = false
         requestMethod = method
-        isHEADRequest = method == .head
+        isHEAD = method == .head
         guard let connection else { return }
         if connection.context.metrics != nil || connection.context.log.logsAccessAtCompletion {
             requestStart = connection.context.requestClockNow()
@@ -133,7 +134,7 @@ open class BaseHTTPRequestHandler {
         closeConnection = true
         if case .refusedAfterHead = detail { return }
         beginRequestCaches()
-        isHEADRequest = false
+        isHEAD = false
         isHTTP09Request = false
         isHTTP10Request = false
         isErrorRequest = true
@@ -148,7 +149,7 @@ open class BaseHTTPRequestHandler {
             let words = PythonText.splitWords(cachedRequestline ?? "")
             if error.kind != .badRequestLine && error.kind != .requestLineTooLong, let first = words.first {
                 cachedCommand = String(first)
-                isHEADRequest = first == "HEAD"
+                isHEAD = first == "HEAD"
             }
         case .incomplete, .timeout:
             cachedRequestline = ""
