@@ -14,7 +14,7 @@ import HTTPServerReactor
 /// in `HTTPConnection+Closing.swift`.
 final class HTTPConnection: TransportDelegate {
     /// The protocol state; changed only through its events.
-    @exclusivity(unchecked) var machine = ConnectionStateMachine()
+    var machine = ConnectionStateMachine()
     let transport: Transport
     let context: ConnectionContext
     /// The client's address, until the handler (which keeps it as `clientAddress`) is created.
@@ -31,7 +31,7 @@ final class HTTPConnection: TransportDelegate {
     var requestCount = 0
     /// What the connection needs only while a request is in progress; taken from the loop's pool
     /// when bytes arrive and given back when the connection is idle again.
-    @exclusivity(unchecked) var exchangeStorage: Exchange?
+    var exchangeStorage: Exchange?
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
