@@ -106,6 +106,7 @@ public struct RequestBody {
         exchange?.isStreamPaused = true
     }
 
+    /// Undoes `pause()`: `onData` calls and reading from the client start again.
     public func resume() {
         guard let exchange, exchange.isStreamPaused else { return }
         exchange.isStreamPaused = false
