@@ -116,7 +116,8 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
         super.sendResponseOnly(code, message: message)
     }
 
-    /// Adds pending and extra headers to every final response, error pages included.
+    /// Python's `end_headers()`, adding the pending and extra headers to every final response, error
+    /// pages included.
     open override func endHeaders() {
         if pendingStatus >= 200 {
             for (name, value) in pendingHeaders { sendHeader(name, value) }

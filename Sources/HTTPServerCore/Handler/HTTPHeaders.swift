@@ -31,7 +31,7 @@ public struct HTTPHeaders: Sendable, Sequence, CustomStringConvertible {
     /// Whether a field `name` is present, case-insensitive (Python's `name in headers`).
     public func contains(_ name: String) -> Bool { self[name] != nil }
 
-    /// How many fields there are (duplicates counted).
+    /// How many fields there are, duplicates counted (Python's `len(headers)`).
     public var count: Int { fields.count }
 
     /// Appends a field (Python's `headers[name] = value` on a `Message`, which appends too).
