@@ -98,7 +98,7 @@ open class CGIHTTPRequestHandler: SimpleHTTPRequestHandler {
         return (try? isCGI()) ?? false
     }
 
-    /// The connection has closed: a script still running is killed.
+    /// Python's `finish()`: the connection has closed, and a script still running is killed.
     open override func finish() {
         script?.abort("CGI script killed: the connection closed before it finished", closingConnection: false)
         super.finish()

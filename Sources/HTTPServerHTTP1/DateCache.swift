@@ -3,6 +3,7 @@ public struct DateCache: Sendable {
     private var second: Int64 = .min
     private var formatted: [UInt8] = []
 
+    /// An empty cache; the first `bytes(epochSeconds:)` call formats.
     public init() {
         formatted.reserveCapacity(32)
     }

@@ -4,7 +4,10 @@
 public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The kind of failure; compare with the static members.
     public struct Kind: Hashable, Sendable {
+        /// The kind's name, e.g. "badHeader", as `description` shows it.
         public let name: String
+        /// A kind with this name. The parser uses only the static members; two kinds are equal when
+        /// their names are.
         public init(_ name: String) { self.name = name }
         /// Request line not `method SP target SP version` (or `GET SP target` for 0.9),
         /// or a request-target whose form does not fit the method (RFC 9112 §3.2). 400.
@@ -15,7 +18,7 @@ public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let badHTTP09Method = Kind("badHTTP09Method")
         /// HTTP/2.0 or above. 505.
         public static let versionNotSupported = Kind("versionNotSupported")
-        /// 414.
+        /// Request line longer than `ParserLimits.maxRequestLineLength`. 414.
         public static let requestLineTooLong = Kind("requestLineTooLong")
         /// Method token longer than `ParserLimits.maxMethodLength`. 501.
         public static let methodTooLong = Kind("methodTooLong")
@@ -45,10 +48,13 @@ public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
         /// `requireHost` (RFC 9112 §3.2). 400.
         public static let badHost = Kind("badHost")
     }
+    /// What went wrong; compare with the static members of `Kind`.
     public var kind: Kind
     /// The HTTP status to answer with.
     public var status: Int
+    /// An error of this kind, answered with `status`.
     public init(_ kind: Kind, status: Int) { self.kind = kind; self.status = status }
+    /// The kind's name and the status, e.g. "badHeader (400)".
     public var description: String { "\(kind.name) (\(status))" }
 
     static let badRequestLine = ParseError(.badRequestLine, status: 400)

@@ -25,5 +25,6 @@ public struct ParserLimits: Sendable, Equatable {
     /// ("A server MUST respond with a 400"). Python's `http.server` accepts such requests;
     /// set this to false to do the same. (Two Hosts, or an invalid one, are a 400 either way.)
     public var requireHost: Bool = true
+    /// Python's limits, and this server's where Python has none (the defaults above).
     public init() {}
 }

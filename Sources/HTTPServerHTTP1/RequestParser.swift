@@ -69,7 +69,9 @@ public struct RequestParser: Sendable {
         case messageComplete
     }
 
+    /// The limits this parser enforces.
     public var limits: ParserLimits
+    /// The current request's head: filled in when `parse` returns `.head`, cleared by `reset()`.
     public internal(set) var head = RequestHead()
     /// Trailer fields of a chunked body, valid after `.end`.
     public internal(set) var trailers: [HeaderField] = []
@@ -100,6 +102,7 @@ public struct RequestParser: Sendable {
     /// `maxHeadSize`, so that the limit does not depend on how the bytes arrived.
     var droppedEmptyLineBytes = 0
 
+    /// A parser waiting for the first request line.
     public init(limits: ParserLimits = ParserLimits()) {
         self.limits = limits
     }

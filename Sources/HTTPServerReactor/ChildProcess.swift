@@ -20,8 +20,11 @@ public final class ChildProcess: EventHandler {
     /// Which user the child runs as; for a server running as root (Python's CGI runs scripts as
     /// `nobody`).
     public struct User: Equatable, Sendable {
+        /// The user ID the child runs as (`setuid`).
         public var uid: UInt32
+        /// The group ID the child runs as (`setgid`).
         public var gid: UInt32
+        /// The user with these IDs, e.g. `nobody`'s as `getpwnam` gives them.
         public init(uid: UInt32, gid: UInt32) {
             self.uid = uid
             self.gid = gid
@@ -43,6 +46,8 @@ public final class ChildProcess: EventHandler {
         /// Put the child in a new process group, so that `signal(_:)` reaches what it starts too.
         public var createsProcessGroup = true
 
+        /// Options to run `executable` with these arguments and exactly this environment; the other options
+        /// take their defaults (no `PATH` search, the server's user, a new process group).
         public init(executable: String, arguments: [String], environment: [String]) {
             self.executable = executable
             self.arguments = arguments
@@ -52,7 +57,9 @@ public final class ChildProcess: EventHandler {
 
     /// How the process ended.
     public enum Termination: Equatable, Sendable, CustomStringConvertible {
+        /// The process called `exit` with this status (`WIFEXITED`).
         case exited(Int32)
+        /// A signal with this number ended the process (`WIFSIGNALED`).
         case signaled(Int32)
 
         /// Python's `os.waitstatus_to_exitcode`: the exit status, or minus the signal number.
@@ -63,6 +70,7 @@ public final class ChildProcess: EventHandler {
             }
         }
 
+        /// "exit status 1" or "signal 9", for log lines.
         public var description: String {
             switch self {
             case .exited(let code): return "exit status \(code)"

@@ -21,9 +21,13 @@ extension EventHandler {
 /// non-empty interest): epoll reports EPOLLHUP/EPOLLERR even with no events requested, which on a
 /// level-triggered loop would spin at 100% CPU for a paused connection whose peer went away.
 public struct Interest: OptionSet, Hashable, Sendable {
+    /// The interest as bits: 1 read, 2 write, 4 hangup, 8 edge.
     public let rawValue: UInt8
+    /// The interest with these bits (see `rawValue`).
     public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// Call `readable()` when the descriptor has bytes to read, end of file or an error (EPOLLIN).
     public static let read = Interest(rawValue: 1)
+    /// Call `writable()` when the descriptor can take more bytes, or is in error (EPOLLOUT).
     public static let write = Interest(rawValue: 2)
     /// Without `.read`: tells `hangup()` once when the peer closes or resets (EPOLLRDHUP,
     /// edge-triggered), so that a socket whose reading is paused still hears that its client left,
@@ -32,13 +36,17 @@ public struct Interest: OptionSet, Hashable, Sendable {
     /// With `.read` or `.write`: edge-triggered (EPOLLET). The handler must then read until a short
     /// read (or EAGAIN), since the same data is not reported twice.
     public static let edge = Interest(rawValue: 8)
+    /// No events: the descriptor is out of epoll until a non-empty interest is set.
     public static let none: Interest = []
 }
 
 /// A registration in an `EventLoop`: the descriptor and the generation that tells it apart from a
 /// later registration of the same (reused) descriptor number.
 public struct Registration: Hashable, Sendable {
+    /// The registered descriptor.
     public let fd: Int32
+    /// Tells this registration apart from an earlier or later one of the same descriptor number, so
+    /// that an event queued for a closed descriptor never reaches the handler of its successor.
     public let generation: UInt32
 
     /// What goes into `epoll_event.data.u64`.

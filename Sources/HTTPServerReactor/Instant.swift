@@ -2,10 +2,13 @@ import CHTTPServerReactor
 
 /// A point on the monotonic clock, in nanoseconds.
 public struct Instant: Comparable, Hashable, Sendable {
+    /// Nanoseconds from an arbitrary start (the loop's is CLOCK_MONOTONIC's); only differences mean anything.
     public var nanoseconds: Int64
 
+    /// The instant this many nanoseconds after the clock's start.
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
+    /// Whether `a` comes before `b`.
     public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
 
     /// This instant moved by `duration` (saturating, so `.seconds(Int64.max)` means "never").

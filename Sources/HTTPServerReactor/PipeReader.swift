@@ -66,6 +66,7 @@ public final class PipeReader: EventHandler {
         updateInterest()
     }
 
+    /// `onData` again after `pause()`, starting with the bytes that waited in the pipe.
     public func resume() {
         guard isPaused else { return }
         isPaused = false

@@ -40,6 +40,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// AF_INET or AF_INET6.
     public var family: Int32 { Int32(storage.ss_family) }
 
+    /// Whether the address is IPv6 (AF_INET6); otherwise it is IPv4.
     public var isIPv6: Bool { family == AF_INET6 }
 
     /// Numeric host, e.g. "127.0.0.1" or "::1" (inet_ntop for IPv6). IPv4 is formatted here: at
@@ -85,6 +86,7 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// The port number, in host byte order, e.g. 8000.
     public var port: Int {
         withUnsafePointer(to: storage) { pointer in
             isIPv6 ? Int(UInt16(bigEndian: creactor_sockaddr_in6(pointer)!.pointee.sin6_port))
@@ -118,11 +120,14 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         return (family, port, bytes, 0)
     }
 
+    /// Whether `a` and `b` are the same endpoint: family, port, address bytes and IPv6 scope, whatever
+    /// else `sockaddr_storage` holds.
     public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
         let x = a.identity, y = b.identity
         return x.family == y.family && x.port == y.port && x.bytes == y.bytes && x.scope == y.scope
     }
 
+    /// Hashes the endpoint that `==` compares.
     public func hash(into hasher: inout Hasher) {
         let x = identity
         hasher.combine(x.family)

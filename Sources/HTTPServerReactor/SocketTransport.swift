@@ -107,12 +107,15 @@ public final class SocketTransport: Transport, EventHandler {
         }
     }
 
+    /// Stops reading: no `bytesReceived` until `resumeReading()`. Bytes the peer sends wait in the
+    /// kernel, where TCP flow control slows the peer; a hang-up is still noticed (`peerHalfClosed`).
     public func pauseReading() {
         guard !isReadingPaused else { return }
         isReadingPaused = true
         updateInterest()
     }
 
+    /// Reads again after `pauseReading()`, starting with what waited in the kernel.
     public func resumeReading() {
         guard isReadingPaused else { return }
         isReadingPaused = false

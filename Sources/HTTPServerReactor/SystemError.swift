@@ -12,6 +12,7 @@ public struct SystemError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Text that replaces `strerror(errno)` in `description`, for calls whose codes are not errnos.
     public var detail: String?
 
+    /// The failure of `call` with this errno; `description` takes its text from `strerror`.
     public init(call: String, errno: Int32) {
         self.call = call
         self.errno = errno

@@ -5,6 +5,7 @@
 /// The action runs on the loop thread and may arm or disarm any timer, itself included.
 /// An armed timer is retained by its scheduler until it fires or is disarmed.
 public final class Timer {
+    /// What the timer runs when it fires, on the loop thread.
     public let action: () -> Void
     /// When armed, the deadline; nil when not armed.
     public internal(set) var deadline: Instant?
@@ -13,6 +14,7 @@ public final class Timer {
     /// Arming order, so timers with equal deadlines fire first-armed first.
     var sequence: UInt64 = 0
 
+    /// A disarmed timer that runs `action` each time it fires; arm it with a `TimerScheduler`.
     public init(_ action: @escaping () -> Void) { self.action = action }
 
     /// True while armed.
@@ -21,6 +23,7 @@ public final class Timer {
 
 /// Where time comes from: the event loop, or a manual clock in tests.
 public protocol TimerScheduler: AnyObject {
+    /// The scheduler's current time: the monotonic clock for the event loop, the set time for a manual clock.
     var now: Instant { get }
     /// Arms `timer` (moving it if already armed) to fire once at `deadline`.
     func arm(_ timer: Timer, at deadline: Instant)

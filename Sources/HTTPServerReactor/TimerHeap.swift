@@ -7,9 +7,12 @@ public struct TimerHeap {
     private var storage: [Timer] = []
     private var nextSequence: UInt64 = 0
 
+    /// An empty heap.
     public init() {}
 
+    /// The number of armed timers in the heap.
     public var count: Int { storage.count }
+    /// True when no timer is armed.
     public var isEmpty: Bool { storage.isEmpty }
 
     /// The earliest timer, without removing it.

@@ -2,12 +2,17 @@
 public protocol Transport: AnyObject {
     /// Held strongly until `close()`, which releases it (the loop registration owns the transport).
     var delegate: TransportDelegate? { get set }
+    /// Writes as much of `bytes` as the peer can take now: `.processed(n)`, possibly fewer than asked,
+    /// or `.wouldBlock` when nothing could be written (then `awaitWritable()`).
     func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult
     /// One gathering write (writev) of several buffers.
     func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SystemError) -> IOResult
     /// sendfile(2) of `range` of `fd`.
     func sendFile(_ fd: borrowing FileDescriptor, range: Range<Int>) throws(SystemError) -> IOResult
+    /// Stops `bytesReceived` calls until `resumeReading()`; what the peer sends waits (for a socket, in
+    /// the kernel, where TCP flow control slows the peer).
     func pauseReading()
+    /// Starts `bytesReceived` calls again after `pauseReading()`, beginning with what waited.
     func resumeReading()
     /// Asks for one `transportWritable()` call when the peer can take more bytes (arms EPOLLOUT).
     func awaitWritable()

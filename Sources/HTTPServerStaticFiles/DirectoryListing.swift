@@ -21,18 +21,22 @@ public struct DirectoryListing: Sendable {
         public var isDirectory: Bool
         /// `os.path.islink`.
         public var isSymbolicLink: Bool
+        /// An entry from the name's raw bytes (any bytes, as `readdir` may return them).
         public init(name: [UInt8], isDirectory: Bool, isSymbolicLink: Bool) {
             self.name = name
             self.isDirectory = isDirectory
             self.isSymbolicLink = isSymbolicLink
         }
+        /// An entry from a name given as a string, stored as its UTF-8 bytes.
         public init(_ name: String, isDirectory: Bool = false, isSymbolicLink: Bool = false) {
             self.init(name: Array(name.utf8), isDirectory: isDirectory, isSymbolicLink: isSymbolicLink)
         }
     }
 
+    /// The directory's entries; `html(requestPath:)` sorts them as Python does, ties in this order.
     public var entries: [Entry]
 
+    /// A listing of these entries, e.g. for a test, without reading a directory.
     public init(entries: [Entry]) { self.entries = entries }
 
     /// `os.listdir(path)` with `isdir`/`islink` for each entry; nil when the directory cannot be read.

@@ -10,8 +10,10 @@ import HTTPServerCore
 public struct ETag: Equatable, Hashable, Sendable {
     /// The opaque tag, quotes included.
     public var opaqueTag: String
+    /// A weak tag (`W/"..."`): it matches for `If-None-Match`, never for `If-Range` (RFC 9110 §8.8.3.2).
     public var isWeak: Bool
 
+    /// A tag from its opaque part (quotes included) and its strength.
     public init(opaqueTag: String, isWeak: Bool) {
         self.opaqueTag = opaqueTag
         self.isWeak = isWeak

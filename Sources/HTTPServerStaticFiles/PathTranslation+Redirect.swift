@@ -5,6 +5,7 @@ import HTTPServerCore
 extension PathTranslation {
     /// `urllib.parse.urlsplit`'s five parts.
     public struct URLParts: Equatable, Sendable {
+        /// The fields of Python's `SplitResult`, by name; each is "" when the URL has no such part.
         public var scheme = "", netloc = "", path = "", query = "", fragment = ""
 
         /// `urlsplit(url)` (CPython 3.11.7). nil where Python raises ("Invalid IPv6 URL").

@@ -93,10 +93,14 @@ public enum RangeRequest {
     /// (`CRLF--boundary CRLF Content-Type CRLF Content-Range CRLF CRLF`), and after the last part the
     /// closing delimiter. The file bytes go out between the heads with `sendfile`.
     public struct Multipart: Sendable {
+        /// The boundary string between the parts, without its leading `--`.
         public var boundary: String
+        /// Each range of the file, with the part head that goes out before it.
         public var parts: [(head: [UInt8], range: Range<Int>)]
+        /// The closing delimiter after the last part: `CRLF--boundary--CRLF`.
         public var closing: [UInt8]
 
+        /// The layout for `ranges` of a file of `length` bytes whose type is `contentType`.
         public init(ranges: [Range<Int>], length: Int, contentType: String, boundary: String) {
             self.boundary = boundary
             parts = ranges.map { range in

@@ -10,7 +10,9 @@ extension SimpleHTTPRequestHandler {
     public final class Body {
         /// A piece of the body: bytes, or a region of the file.
         public enum Part: Equatable, Sendable {
+            /// These bytes, as they are.
             case bytes([UInt8])
+            /// This byte range of the open file, sent with `sendfile`.
             case file(Range<Int>)
         }
 

@@ -36,6 +36,7 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
         /// `index_pages`.
         public var indexPages = ["index.html", "index.htm"]
 
+        /// Serves `directory`, with Python's defaults for the rest.
         public init(directory: String) { self.directory = directory }
     }
 
@@ -58,8 +59,10 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
 
     /// Python's `server_version`.
     open override var serverVersion: String { "SimpleHTTP/0.6" }
+    /// Python's `protocol_version`, from `Configuration.protocolVersion` (HTTP/1.0 unless configured).
     open override var protocolVersion: String { configuredProtocolVersion }
 
+    /// A handler set up by `configuration`: the server makes one per connection.
     public init(configuration: Configuration) {
         directory = configuration.directory
         extensionsMap = configuration.extensionsMap
@@ -106,12 +109,15 @@ open class SimpleHTTPRequestHandler: BaseHTTPRequestHandler {
 
     // MARK: Responses
 
+    /// Python's `send_response_only(code, message)`. The status is remembered so that `endHeaders()`
+    /// adds the pending and extra headers to final responses only, not to `100 Continue`.
     open override func sendResponseOnly(_ code: HTTPStatus, message: String? = nil) {
         pendingStatus = code.code
         super.sendResponseOnly(code, message: message)
     }
 
-    /// Adds pending and extra headers to every final response, error pages included.
+    /// Python's `end_headers()`, adding the pending and extra headers to every final response, error
+    /// pages included.
     open override func endHeaders() {
         if pendingStatus >= 200 {
             for (name, value) in pendingHeaders { sendHeader(name, value) }

@@ -25,6 +25,8 @@ public struct TLSConfiguration: Sendable {
         + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
     /// Key exchange groups.
     public var groups = "X25519:P-256:P-384"
+    /// Python's `load_cert_chain(certfile, keyfile, password)` arguments, with ALPN offering
+    /// `http/1.1`; the other options take the defaults above.
     public init(certificateChainFile: String, privateKeyFile: String? = nil, password: String? = nil,
                 alpnProtocols: [String] = ["http/1.1"]) {
         self.certificateChainFile = certificateChainFile
@@ -37,6 +39,8 @@ public struct TLSConfiguration: Sendable {
 /// A TLS setup failure (a certificate or key that cannot be loaded, an invalid option), with
 /// OpenSSL's reasons. Failures of one connection are reported as `SystemError`s with `detail`.
 public struct TLSError: Error, Sendable, CustomStringConvertible {
+    /// OpenSSL's reasons for the failure, as one line of text.
     public var description: String
+    /// An error with this text.
     public init(_ description: String) { self.description = description }
 }

@@ -8,6 +8,9 @@ import HTTPServerReactor
 // `pendingOutput`, and until that is out the transport takes no more plaintext (`.wouldBlock`):
 // backpressure is the socket's.
 extension TLSTransport {
+    /// Encrypts the start of `bytes`, at most one record (16 KiB), and hands the ciphertext to the lower
+    /// transport: `.processed(n)` for the plaintext bytes taken, `.wouldBlock` while earlier ciphertext
+    /// is still waiting for the socket.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult {
         try checkWritable("SSL_write")
         if bytes.isEmpty { return .processed(0) }
@@ -135,12 +138,15 @@ extension TLSTransport {
 
     // MARK: Transport
 
+    /// Stops `bytesReceived` calls to the delegate and pauses the lower transport; what has already
+    /// arrived is kept for `resumeReading()`.
     public func pauseReading() {
         guard !isReadingPaused else { return }
         isReadingPaused = true
         lower.pauseReading()
     }
 
+    /// Resumes the lower transport; plaintext kept while paused is delivered on the loop's next turn.
     public func resumeReading() {
         guard isReadingPaused else { return }
         isReadingPaused = false
@@ -163,6 +169,8 @@ extension TLSTransport {
         releaseConsumedInput()
     }
 
+    /// Asks for one `transportWritable()` call to the delegate once the lower transport has taken the
+    /// pending ciphertext and can take more.
     public func awaitWritable() {
         guard state != .closed else { return }
         isAwaitingWritable = true
@@ -191,6 +199,7 @@ extension TLSTransport {
         lower.shutdownWrite()
     }
 
+    /// Passes the promise on to the lower transport, which then holds back its last partial segment.
     public func outputEndsStream() {
         lower.outputEndsStream()
     }

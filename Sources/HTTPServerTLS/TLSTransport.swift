@@ -56,6 +56,8 @@ public final class TLSTransport: Transport, TransportDelegate {
     var timer: Timer?
     var resumeTimer: Timer?
 
+    /// The owner that receives the decrypted bytes; held strongly until `close()` (setting it after
+    /// `close()` does nothing).
     public var delegate: TransportDelegate? {
         get { strongDelegate }
         set { if state != .closed { strongDelegate = newValue } }
@@ -118,6 +120,9 @@ public final class TLSTransport: Transport, TransportDelegate {
 
     // MARK: Input from the lower transport
 
+    /// Ciphertext from the lower transport: it advances the handshake, or is decrypted and handed to the
+    /// delegate. A first byte that does not start a TLS handshake record ends the connection (see
+    /// `TLSConfiguration.plaintextResponse`).
     public func bytesReceived(_ bytes: UnsafeRawBufferPointer) {
         switch state {
         case .closed:
@@ -145,6 +150,8 @@ public final class TLSTransport: Transport, TransportDelegate {
         keepUnreadInput()
     }
 
+    /// The lower transport's peer closed: before the handshake is complete a failure
+    /// (`transportFailed`), after it `endOfInput()` for the delegate once what came before is read.
     public func endOfInput() {
         isInputEnded = true
         switch state {
@@ -162,10 +169,13 @@ public final class TLSTransport: Transport, TransportDelegate {
         }
     }
 
+    /// Passed on to the delegate, counting the ciphertext this transport still holds as unread too.
     public func peerHalfClosed(unreadBytes: Int) {
         strongDelegate?.peerHalfClosed(unreadBytes: unreadBytes + pendingInput.count - pendingInputOffset)
     }
 
+    /// The lower transport can take more: pending ciphertext goes out, and then the delegate hears
+    /// `transportWritable()` if it asked.
     public func transportWritable() {
         guard state != .closed else { return }
         do {
@@ -184,6 +194,8 @@ public final class TLSTransport: Transport, TransportDelegate {
         }
     }
 
+    /// The lower transport failed: the delegate hears it (and closes); a failure during the handshake
+    /// is also reported to `TLSContext.onFailure`.
     public func transportFailed(_ error: SystemError) {
         switch state {
         case .closed:

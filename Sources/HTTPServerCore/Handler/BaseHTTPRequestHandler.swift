@@ -32,6 +32,8 @@ import HTTPServerReactor
 open class BaseHTTPRequestHandler {
     unowned var connection: HTTPConnection?
 
+    /// A handler not yet attached to a connection. `HTTPServer(_:handler:)` calls it once per
+    /// connection.
     public required init() {}
 
     // MARK: Class-level settings (Python class attributes; override the getter to change them)

@@ -4,6 +4,7 @@
 /// `headers["Content-Length"]` is the first value or nil (Python's `headers.get(...)`), and
 /// `values(for:)` is `headers.get_all(...)`. Names and values are decoded as Latin-1, as Python does.
 public struct HTTPHeaders: Sendable, Sequence, CustomStringConvertible {
+    /// Every field as received, in order, duplicates kept (Python's `headers.items()`).
     public private(set) var fields: [(name: String, value: String)]
 
     /// Headers with `fields`, in order.
@@ -27,9 +28,10 @@ public struct HTTPHeaders: Sendable, Sequence, CustomStringConvertible {
         fields.filter { Self.equalsIgnoringCase($0.name, name) }.map(\.value)
     }
 
+    /// Whether a field `name` is present, case-insensitive (Python's `name in headers`).
     public func contains(_ name: String) -> Bool { self[name] != nil }
 
-    /// How many fields there are (duplicates counted).
+    /// How many fields there are, duplicates counted (Python's `len(headers)`).
     public var count: Int { fields.count }
 
     /// Appends a field (Python's `headers[name] = value` on a `Message`, which appends too).
@@ -37,6 +39,7 @@ public struct HTTPHeaders: Sendable, Sequence, CustomStringConvertible {
         fields.append((name, value))
     }
 
+    /// Iterates over `fields`, in order: `for (name, value) in headers`. (Python iterates over the names.)
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
         fields.makeIterator()
     }

@@ -116,6 +116,7 @@ public struct RequestBody {
         connection?.streamPaused()
     }
 
+    /// Undoes `pause()`: `onData` calls and reading from the client start again.
     public func resume() {
         connection?.streamResumed()
     }

@@ -46,7 +46,8 @@ open class HTTPServer: @unchecked Sendable {
     /// Python's `timeout`: how long `handleRequest()` waits for a request to be answered; nil: no limit.
     public var timeout: Duration?
 
-    /// Creates a server whose connections are each served by a new `handler()`.
+    /// Creates a server whose connections are each served by a new `handler()`. Python's
+    /// `HTTPServer(server_address, RequestHandlerClass)`.
     public convenience init(_ address: (String, Int), handler: BaseHTTPRequestHandler.Type,
                             configuration: ServerConfiguration = ServerConfiguration(),
                             logDestination: LogDestination = .standardError,
