@@ -295,6 +295,10 @@ func explainOurRejection(_ error: ParseError, _ data: UnsafeRawBufferPointer, fr
 func explainTheirRejection(_ theirs: dfz_result, _ ours: OurFraming.Message?, _ data: UnsafeRawBufferPointer,
                            from start: Int) -> Divergence? {
     if theirs.error == 6 { return .methodNotInLLHTTPList }  // HPE_INVALID_METHOD
+    // HPE_INVALID_CONSTANT for a method llhttp knows only from RTSP (REDIRECT, ANNOUNCE, ...).
+    if theirs.error == 8, let reason = theirs.reason, String(cString: reason).contains("Invalid method") {
+        return .methodNotInLLHTTPList
+    }
     if theirs.error == 9, let reason = theirs.reason, String(cString: reason).contains("Preface") {
         return .methodNotInLLHTTPList
     }
