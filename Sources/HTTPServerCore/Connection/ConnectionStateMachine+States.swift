@@ -43,6 +43,16 @@ extension ConnectionStateMachine {
         var ending: Ending
         /// While the handler runs: whether it has called `deferResponse()`.
         var response: ResponseTiming = .immediate
+        /// While the handler runs: the thread it runs on.
+        var runsOn: HandlerThread = .reactor
+    }
+
+    /// Where `handleOneRequest()` runs.
+    enum HandlerThread: Equatable {
+        /// On the reactor, inside the read that completed the request (`HTTPServer`).
+        case reactor
+        /// On a worker thread (`ThreadingHTTPServer`); the reactor hears when it has returned.
+        case worker
     }
 
     /// What happens to a request's body.

@@ -5,12 +5,15 @@ import HTTPServerReactor
 extension HTTPConnection {
     var outputCount: Int { exchangeStorage?.output.count ?? 0 }
 
+    /// The buffers the handler's output is copied into: the reactor's, or its worker thread's.
+    var outputBuffers: BufferPool { workerJob?.buffers ?? pool }
+
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
-        output.append(bytes, pool: pool)
+        output.append(bytes, pool: outputBuffers)
     }
 
     func writeHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        output.appendHeaderLine(name, value, pool: pool)
+        output.appendHeaderLine(name, value, pool: outputBuffers)
     }
 
     func markHead() -> OutputQueue.Mark { output.mark() }
@@ -18,19 +21,20 @@ extension HTTPConnection {
     func writeBody(_ bytes: [UInt8]) {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
+        let buffers = outputBuffers
         if allowed == bytes.count {
-            output.append(bytes, pool: pool)
+            output.append(bytes, pool: buffers)
         } else {
-            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: pool) }
+            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: buffers) }
         }
-        if machine.isAwaitingDeferredResponse { flushOutput() }
+        if let workerJob { workerWrote(workerJob) } else if machine.isAwaitingDeferredResponse { flushOutput() }
     }
 
     func writeBody(_ bytes: UnsafeRawBufferPointer) {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
-        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: pool)
-        if machine.isAwaitingDeferredResponse { flushOutput() }
+        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: outputBuffers)
+        if let workerJob { workerWrote(workerJob) } else if machine.isAwaitingDeferredResponse { flushOutput() }
     }
 
     func writeBody(file: FileRegion) {
@@ -38,13 +42,15 @@ extension HTTPConnection {
         let allowed = response.clampBody(file.range.count)
         file.range = file.range.lowerBound..<(file.range.lowerBound + allowed)
         output.append(file: file)
-        if machine.isAwaitingDeferredResponse { flushOutput() }
+        if let workerJob { workerWrote(workerJob) } else if machine.isAwaitingDeferredResponse { flushOutput() }
     }
 
     /// Writes what is queued. Called once per read wake-up (after all pipelined requests of the read
     /// were handled), when a handler flushes, and when the socket becomes writable again.
     func flushOutput() {
         guard !machine.isClosed else { return }
+        // A worker is writing into the queue: it is handed over at its flush or return.
+        if let workerJob, !workerJob.reactorHoldsOutput { return }
         if let exchange = exchangeStorage, !exchange.output.isEmpty {
             // The connection closes once this is out: the FIN can leave with the last bytes.
             if machine.outputEndsStream { transport.outputEndsStream() }
@@ -109,6 +115,12 @@ extension HTTPConnection {
 
     /// Calls `waiter` once all queued output has been written (at once if nothing is queued).
     func whenDrained(_ waiter: @escaping () -> Void) {
+        if let workerJob {
+            // On a worker: written (or closed) as far as a blocking socket would say.
+            flushFromWorker(workerJob)
+            waiter()
+            return
+        }
         guard !machine.isClosed else { return }
         if output.isEmpty {
             waiter()

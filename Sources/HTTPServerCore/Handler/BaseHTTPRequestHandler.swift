@@ -306,7 +306,7 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `flush_headers()`: queues the headers sent so far and starts writing them.
     open func flushHeaders() {
-        connection?.flushOutput()
+        connection?.flushFromHandler()
     }
 
     // MARK: Logging
@@ -340,7 +340,11 @@ open class BaseHTTPRequestHandler {
             return
         }
         let line = "\(addressString()) - - [\(logDateTimeString())] \(PythonText.escapeControlCharacters(message))"
-        connection.context.log.write(line)
+        if let job = connection.workerJob {
+            job.logLines.append(line)  // the log is the reactor's: written when the handler returns
+        } else {
+            connection.context.log.write(line)
+        }
     }
 
     /// Python's `version_string()`: `serverVersion + " " + sysVersion`.
@@ -357,7 +361,8 @@ open class BaseHTTPRequestHandler {
     /// Python's `log_date_time_string()`: local time as `21/Nov/2026 10:00:00`.
     open func logDateTimeString() -> String {
         let now = epochSeconds()
-        guard let context = connection?.context else { return LogFormat.dateTime(now) }
+        guard let connection, connection.workerJob == nil else { return LogFormat.dateTime(now) }
+        let context = connection.context
         // Formatted once a second for all connections: a log line each request is common.
         if context.logDate.second != now {
             context.logDate = (now, LogFormat.dateTime(now))

@@ -42,7 +42,7 @@ public struct ResponseWriter {
     /// Starts writing what is queued. Python's `wfile.flush()`; the connection also flushes by
     /// itself when the handler returns.
     public func flush() {
-        connection?.flushOutput()
+        connection?.flushFromHandler()
     }
 
     /// Calls `body` once everything queued so far has been written to the client (at once when
