@@ -6,10 +6,11 @@ import HTTPServerReactor
 /// The base class of request handlers. Equivalent to Python's `BaseHTTPRequestHandler`.
 ///
 /// Subclass it and override `doGET()`, `doPOST()`, … (Python's `do_GET`, `do_POST`). One instance
-/// serves one connection, for all its keep-alive requests, as in Python. Everything a handler does
-/// runs on the server's reactor thread, so a handler must not block: the request body has already
-/// been received when `doPOST()` runs (`rfile`), and what it writes to `wfile` is queued and sent by
-/// the reactor.
+/// serves one connection, for all its keep-alive requests, as in Python. On an `HTTPServer`,
+/// everything a handler does runs on the server's reactor thread, so a handler must not block: the
+/// request body has already been received when `doPOST()` runs (`rfile`), and what it writes to
+/// `wfile` is queued and sent by the reactor. On a `ThreadingHTTPServer`, `doXXX()` runs on a
+/// worker thread and may block; `wfile` then behaves as a blocking socket.
 ///
 /// ```swift
 /// final class Hello: BaseHTTPRequestHandler {
