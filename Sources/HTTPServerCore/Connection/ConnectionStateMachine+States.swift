@@ -43,16 +43,6 @@ extension ConnectionStateMachine {
         var ending: Ending
         /// While the handler runs: whether it has called `deferResponse()`.
         var response: ResponseTiming = .immediate
-        /// While the handler runs: the thread it runs on.
-        var runsOn: HandlerThread = .reactor
-    }
-
-    /// Where `handleOneRequest()` runs.
-    enum HandlerThread: Equatable {
-        /// On the reactor, inside the read that completed the request (`HTTPServer`).
-        case reactor
-        /// On a worker thread (`ThreadingHTTPServer`); the reactor hears when it has returned.
-        case worker
     }
 
     /// What happens to a request's body.
@@ -90,6 +80,10 @@ extension ConnectionStateMachine {
         case immediate
         /// The handler called `deferResponse()`: the response ends with `finishResponse()`.
         case deferred
+        /// `ThreadingHTTPServer`: the handler runs on a worker thread; the response is complete
+        /// when the reactor hears that it has returned (a `deferResponse()` on the worker is
+        /// told to the machine then).
+        case onWorker
     }
 
     /// After the last response: whether the client will send nothing more.

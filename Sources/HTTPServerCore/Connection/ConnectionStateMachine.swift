@@ -175,7 +175,7 @@ struct ConnectionStateMachine: Equatable {
     /// transport stops reading, until the reactor hears that it has returned (`handlerReturned`).
     mutating func handlerMovedToWorker() -> TransportAction {
         guard case .runningHandler(var request) = state else { return .none }
-        request.runsOn = .worker
+        request.response = .onWorker
         state = .runningHandler(request)
         return handlerHoldsInput()
     }
@@ -184,7 +184,7 @@ struct ConnectionStateMachine: Equatable {
     mutating func handlerReturned() -> HandlerDoneAction {
         guard case .runningHandler(let request) = state else { return .none }  // closed meanwhile
         switch request.response {
-        case .immediate:
+        case .immediate, .onWorker:
             return .checkResponse
         case .deferred:
             state = .awaitingDeferredResponse(request)
@@ -357,7 +357,7 @@ struct ConnectionStateMachine: Equatable {
             return .closeAfterOutput
         case .awaitingRequest, .readingHead:
             return .informHandler
-        case .runningHandler(let request) where request.runsOn == .worker:
+        case .runningHandler(let request) where request.response == .onWorker:
             // The handler's attributes are its worker's now: the response does not say so, but the
             // connection closes after it all the same.
             state.updateRequest { $0.ending = .close }

@@ -17,8 +17,8 @@ extension HTTPConnection {
     /// Runs the handler; the machine is already in `.runningHandler`.
     func dispatch() {
         let handler = ensureHandler()
-        if let workers = context.workers, case .buffered? = machine.request?.body {
-            dispatchToWorker(handler, workers)
+        if context.workers != nil, case .buffered? = machine.request?.body {
+            dispatchToWorker(handler)
             return
         }
         do {
@@ -27,11 +27,6 @@ extension HTTPConnection {
             machine.handlerThrew()
             handlerThrew(error, handler)
         }
-        handlerDone(handler)
-    }
-
-    /// `handleOneRequest()` has returned (on the reactor, or on a worker).
-    func handlerDone(_ handler: BaseHTTPRequestHandler) {
         switch machine.handlerReturned() {
         case .checkResponse:
             completeRequest(handler)
@@ -128,7 +123,7 @@ extension HTTPConnection {
 
     /// The handler is done with the request: the machine decides, with the handler's
     /// `closeConnection` as an input, whether the connection reads the next one or closes.
-    private func completeRequest(_ handler: BaseHTTPRequestHandler) {
+    func completeRequest(_ handler: BaseHTTPRequestHandler) {
         let isFramed = checkResponse(handler)
         switch machine.responseChecked(handlerCloses: handler.closeConnection, isFramed: isFramed) {
         case .awaitNextRequest(let resumesReading):

@@ -11,7 +11,8 @@
 /// then the next request).
 extension HTTPConnection {
     /// Hands the request to a worker; the machine is in `.runningHandler`.
-    func dispatchToWorker(_ handler: BaseHTTPRequestHandler, _ workers: HandlerWorkers) {
+    func dispatchToWorker(_ handler: BaseHTTPRequestHandler) {
+        guard let workers = context.workers else { return }
         // The head's ranges must outlive the read they were parsed in; earlier pipelined
         // responses leave now rather than after this one.
         if case .inReadBuffer = exchange.head { saveHead() }
@@ -49,15 +50,55 @@ extension HTTPConnection {
             machine.handlerThrew()
             handlerThrew(error, handler)
         }
-        handlerDone(handler)
+        switch machine.handlerReturned() {
+        case .checkResponse:
+            completeRequest(handler)
+        case .awaitDeferredResponse(let holdsInput):
+            if holdsInput && exchange.clientCloseWatcher == nil { holdInputForHandler() }
+        case .none:
+            break
+        }
         // The next pipelined request, if it is here; then what is queued goes out.
         processPending()
         releaseExchangeIfIdle()
     }
 
+    /// The buffers the handler's output is copied into: the reactor's, or its worker thread's.
+    var outputBuffers: BufferPool { workerJob?.buffers ?? pool }
+
+    /// On the worker: part of the response head.
+    @inline(never)
+    func workerWriteHead(_ bytes: UnsafeRawBufferPointer) {
+        output.append(bytes, pool: outputBuffers)
+    }
+
+    /// On the worker: a header line.
+    @inline(never)
+    func workerWriteHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+        output.appendHeaderLine(name, value, pool: outputBuffers)
+    }
+
+    /// On the worker: `wfile.write` of `bytes`.
+    @inline(never)
+    func workerWrites(_ bytes: UnsafeRawBufferPointer) {
+        output.append(bytes, pool: outputBuffers)
+        workerWrote()
+    }
+
+    /// On the worker: `wfile.write` of `bytes`, of which `allowed` fit the response.
+    @inline(never)
+    func workerWrites(_ bytes: [UInt8], _ allowed: Int) {
+        if allowed == bytes.count {
+            output.append(bytes, pool: outputBuffers)
+        } else {
+            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: outputBuffers) }
+        }
+        workerWrote()
+    }
+
     /// On the worker: the handler wrote; past the high-water mark it waits for the client.
-    func workerWrote(_ job: WorkerJob) {
-        guard output.count > context.configuration.outputHighWatermark else { return }
+    func workerWrote() {
+        guard let job = workerJob, output.count > context.configuration.outputHighWatermark else { return }
         flushFromWorker(job)
     }
 

@@ -35,7 +35,7 @@ final class HTTPConnection: TransportDelegate {
     /// `ThreadingHTTPServer`: the request whose handler runs on a worker thread, from its
     /// dispatch until the reactor hears that it has returned (HTTPConnection+Worker.swift). Set
     /// and cleared on the reactor; while set, the worker owns the exchange and the handler.
-    var workerJob: WorkerJob?
+    @exclusivity(unchecked) var workerJob: WorkerJob?
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
@@ -59,7 +59,7 @@ final class HTTPConnection: TransportDelegate {
     /// limit): the response says `Connection: close`.
     var endsAfterCurrentRequest: Bool {
         // On a worker, the decision as it stood at dispatch: the machine is the reactor's.
-        if let workerJob { return workerJob.endsAfterCurrentRequest }
+        if workerJob != nil { return workerJob.unsafelyUnwrapped.endsAfterCurrentRequest }
         return machine.lifetime == .endsAfterCurrentRequest
     }
 

@@ -33,15 +33,16 @@ extension BaseHTTPRequestHandler {
         }
         connection.response.pendingStatus = code.code
         let owner = ObjectIdentifier(type(of: self))
-        let onReactor = connection.workerJob == nil  // the context's cache is the reactor's
-        if message == nil, onReactor, let cached = connection.context.statusLine, cached.code == code.code, cached.owner == owner {
+        // The context's cache is the reactor's.
+        if message == nil, connection.workerJob == nil, let cached = connection.context.statusLine,
+           cached.code == code.code, cached.owner == owner {
             cached.bytes.withUnsafeBytes { connection.writeHead($0) }
             return
         }
         let phrase = message ?? responses[code.code]?.phrase ?? ""
         let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
         line.withUnsafeBytes { connection.writeHead($0) }
-        if message == nil && onReactor {
+        if message == nil && connection.workerJob == nil {
             connection.context.statusLine = (owner, code.code, line)
         }
     }

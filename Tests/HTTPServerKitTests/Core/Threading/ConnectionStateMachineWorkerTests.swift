@@ -17,7 +17,7 @@ import Testing
     @Test func aHandlerOnAWorkerPausesReadingUntilItsResponseIsChecked() {
         var machine = Self.onWorker()
         #expect(machine.reading == .pausedForHandler)
-        #expect(machine.request?.runsOn == .worker)
+        #expect(machine.request?.response == .onWorker)
         // Pipelined bytes are not parsed meanwhile.
         #expect(machine.inputAvailable(bytesLeft: true) == .stop)
         #expect(machine.handlerReturned() == .checkResponse)
