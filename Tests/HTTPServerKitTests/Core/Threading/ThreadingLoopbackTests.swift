@@ -167,6 +167,27 @@ import Testing
         #expect(eventually(5) { Sock.openSockets(onPort: serving.port) == 0 })
     }
 
+    @Test func shutdownAnswersTheRequestsWaitingForAThread() throws {
+        let serving = try Serving { configuration in
+            configuration.workerThreads = 1
+            configuration.workerQueueLength = 0
+        }
+        let fds = try (0..<3).map { _ in try Sock.connect(port: serving.port) }
+        defer { fds.forEach { close($0) } }
+        for fd in fds { Sock.send(fd, Self.get("/sleep")) }
+        #expect(eventually(5) { Blocking.tally["running"] == 1 })
+        usleep(20_000)  // the other two requests wait for the one thread
+        serving.stop()
+        for fd in fds {
+            let received = Sock.readToEnd(fd)
+            #expect(received.text.hasPrefix("HTTP/1.1 200"))
+            #expect(received.text.hasSuffix("slept"))
+            #expect(received.isEOF)
+        }
+        #expect(Blocking.tally["returned"] == 3)
+        #expect(Blocking.tally.maximum("running") == 1)
+    }
+
     @Test func shutdownLetsRunningHandlersFinishAndServerCloseWaitsForThem() throws {
         let serving = try Serving { _ in } setUp: { server in
             server.daemonThreads = false
