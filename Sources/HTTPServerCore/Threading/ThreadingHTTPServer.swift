@@ -38,6 +38,9 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// Where workers post their results in a server of in-memory transports (no event loop).
     let postedWork: PostedWork?
 
+    /// The designated initializer, as `HTTPServer`'s (its convenience initializers, such as
+    /// `ThreadingHTTPServer(("127.0.0.1", 8000), handler: MyHandler.self)`, are inherited).
+    /// The pool's threads start with the first request.
     public override init(address: (String, Int), configuration: ServerConfiguration, logDestination: LogDestination,
                          bindAndActivate: Bool, clock: TimerScheduler?, wallClock: @escaping () -> Int64,
                          handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
