@@ -71,7 +71,8 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
         workers.pool.stop(waitsForThreads: blockOnClose && !daemonThreads)
     }
 
-    /// Requests whose handler runs or waits for a thread.
+    /// Requests whose handler runs or waits for a thread. Read it on the server's loop thread
+    /// (`loop?.execute`), as the reactor counts them there.
     public var activeRequestCount: Int { workers.inFlight + workers.waitingCount }
 
     /// In-memory servers (tests): runs what workers have posted for the reactor, on the calling

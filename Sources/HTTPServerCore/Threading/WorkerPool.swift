@@ -50,7 +50,6 @@ final class WorkerPool: @unchecked Sendable {
     private var isStopping = false
     private var threads: [pthread_t] = []
     private var isStarted = false
-    private var runningJobs = 0
 
     init(threadCount: Int) {
         precondition(threadCount > 0, "a worker pool needs at least one thread")
@@ -73,12 +72,6 @@ final class WorkerPool: @unchecked Sendable {
 
     /// Jobs queued and not yet taken by a thread.
     var queuedCount: Int { lock.withLock { queue.count - queueHead } }
-
-    /// Jobs being run now.
-    var runningCount: Int { lock.withLock { runningJobs } }
-
-    /// Threads started so far.
-    var startedThreadCount: Int { lock.withLock { threads.count } }
 
     /// The threads run what is queued, then end. `waitsForThreads`: returns only when they have
     /// ended (Python's `block_on_close`); otherwise they end on their own (`daemon_threads`).
@@ -124,12 +117,10 @@ final class WorkerPool: @unchecked Sendable {
                     queue.removeAll(keepingCapacity: true)
                     queueHead = 0
                 }
-                runningJobs += 1
                 return job
             }
             guard let job else { return }
             job.run(buffers: buffers)
-            lock.withLock { runningJobs -= 1 }
         }
     }
 }
