@@ -12,13 +12,7 @@ import Testing
     /// A server that records each hook it is called through, and refuses what `refuses` says.
     final class RecordingServer: HTTPServer, @unchecked Sendable {
         var calls: [String] = []
-        /// Set by the test while the loop thread reads it: under a lock.
-        var refuses: (SocketAddress?) -> Bool {
-            get { refusalLock.lock(); defer { refusalLock.unlock() }; return refusal }
-            set { refusalLock.lock(); refusal = newValue; refusalLock.unlock() }
-        }
-        private var refusal: (SocketAddress?) -> Bool = { _ in false }
-        private let refusalLock = NSLock()
+        var refuses: (SocketAddress?) -> Bool = { _ in false }
         var timeouts = 0
         var serviceCalls = 0
 
@@ -199,13 +193,7 @@ import Testing
     }
 }
 
-/// A value handed between threads (under a lock: TSan-clean).
 final class Box<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    var value: T {
-        get { lock.lock(); defer { lock.unlock() }; return stored }
-        set { lock.lock(); stored = newValue; lock.unlock() }
-    }
-    init(_ value: T) { self.stored = value }
+    var value: T
+    init(_ value: T) { self.value = value }
 }
