@@ -55,11 +55,4 @@ import Testing
             t += 86_400 + 3_661
         }
     }
-
-    @Test func dateCacheReformatsOnlyWhenTheSecondChanges() {
-        var cache = DateCache()
-        #expect(String(decoding: cache.bytes(epochSeconds: 784_111_777), as: UTF8.self) == "Sun, 06 Nov 1994 08:49:37 GMT")
-        #expect(String(decoding: cache.bytes(epochSeconds: 784_111_777), as: UTF8.self) == "Sun, 06 Nov 1994 08:49:37 GMT")
-        #expect(String(decoding: cache.bytes(epochSeconds: 784_111_778), as: UTF8.self) == "Sun, 06 Nov 1994 08:49:38 GMT")
-    }
 }

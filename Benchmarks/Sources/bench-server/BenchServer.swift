@@ -4,6 +4,8 @@
 //   bench-server echo --port 8080
 //   bench-server static --directory DIR --port 8080
 //   bench-server hello --port 8443 --tls-cert cert.pem --tls-key key.pem     (HTTPS: HTTPSServer)
+//   bench-server hello --port 8080 --stall-probe    (prints `stall <ms>` each second: the loop's
+//                                                    longest delay; Benchmarks/mass_events.py)
 import ArgumentParser
 import Glibc
 import HTTPServerKit
@@ -28,6 +30,8 @@ struct BenchServer: ParsableCommand {
     var metrics = false
     @Option(help: "Serve HTTPS with this certificate chain (PEM).") var tlsCert: String?
     @Option(help: "The TLS private key (PEM; default: in --tls-cert).") var tlsKey: String?
+    @Flag(help: "Arm a 1 ms timer on the loop and print, each second, `stall <ms>`: how late it fired at worst.")
+    var stallProbe = false
 
     func run() throws {
         var configuration = ServerConfiguration()
@@ -47,6 +51,7 @@ struct BenchServer: ParsableCommand {
         if let loop = server.loop {
             try loop.onSignal(SIGTERM) { server.shutdown() }
             try loop.onSignal(SIGINT) { server.shutdown() }
+            if stallProbe { StallProbe(loop: loop).start() }
         }
         print("bench-server \(mode.rawValue)\(tls == nil ? "" : " (HTTPS)") on \(server.serverAddress.host):\(server.serverPort)")
         fflush(nil)

@@ -12,7 +12,12 @@ import Testing
     /// A server that records each hook it is called through, and refuses what `refuses` says.
     final class RecordingServer: HTTPServer, @unchecked Sendable {
         var calls: [String] = []
-        var refuses: (SocketAddress?) -> Bool = { _ in false }
+        /// Set by the test while the server thread reads it: kept in a locked box.
+        var refuses: (SocketAddress?) -> Bool {
+            get { refusal.value }
+            set { refusal.value = newValue }
+        }
+        private let refusal = Box<(SocketAddress?) -> Bool>({ _ in false })
         var timeouts = 0
         var serviceCalls = 0
 
@@ -193,7 +198,13 @@ import Testing
     }
 }
 
+/// A value shared by a test and a server or client thread (locked: TSan clean).
 final class Box<T>: @unchecked Sendable {
-    var value: T
-    init(_ value: T) { self.value = value }
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
 }
