@@ -41,22 +41,29 @@ extension HTTPServerCommand {
         let factory: () -> BaseHTTPRequestHandler = cgi
             ? { CGIHTTPRequestHandler(configuration: configuration) }
             : { SimpleHTTPRequestHandler(configuration: configuration) }
+        // Python's `python -m http.server` serves with `ThreadingHTTPServer`; so does this, except
+        // CGI (its handler registers child processes with the reactor) and TLS (no
+        // `ThreadingHTTPSServer` yet).
+        let threaded = !cgi
         let server: HTTPServer
         let inherited = try inheritedListeningDescriptor()
         if let inherited {
             do {
-                server = try HTTPServer(listeningDescriptor: inherited, configuration: serverConfiguration,
-                                        logDestination: logDestination, handlerFactory: factory)
+                server = threaded
+                    ? try ThreadingHTTPServer(listeningDescriptor: inherited, configuration: serverConfiguration,
+                                              logDestination: logDestination, handlerFactory: factory)
+                    : try HTTPServer(listeningDescriptor: inherited, configuration: serverConfiguration,
+                                     logDestination: logDestination, handlerFactory: factory)
             } catch {
                 throw CommandLineFailure("cannot serve the inherited socket \(inherited): \(Self.reason(error))")
             }
-        } else if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, tls: tls, serverConfiguration, logDestination, factory) {
+        } else if bind == nil, let dualStack = try? Self.bound(("::", port), ipv6Only: false, tls: tls, threaded: threaded, serverConfiguration, logDestination, factory) {
             // All interfaces, IPv6 and IPv4 on one socket (Python's DualStackServer, which only gets
             // dual-stack when getaddrinfo happens to list IPv6 first).
             server = dualStack
         } else {
             do {
-                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, tls: tls,
+                server = try Self.bound((best.host, port), ipv6Only: best.isIPv6 ? false : nil, tls: tls, threaded: threaded,
                                         serverConfiguration, logDestination, factory)
             } catch let error as TLSError {
                 throw CommandLineFailure(error.description)
@@ -91,14 +98,20 @@ extension HTTPServerCommand {
         server.serverClose()
     }
 
-    static func bound(_ address: (String, Int), ipv6Only: Bool?, tls: TLSConfiguration?,
+    static func bound(_ address: (String, Int), ipv6Only: Bool?, tls: TLSConfiguration?, threaded: Bool,
                       _ configuration: ServerConfiguration, _ logDestination: LogDestination,
                       _ factory: @escaping () -> BaseHTTPRequestHandler) throws -> HTTPServer {
-        let server = try tls.map {
-            try HTTPSServer(address, tls: $0, configuration: configuration, logDestination: logDestination,
-                            bindAndActivate: false, handlerFactory: factory)
-        } ?? HTTPServer(address, configuration: configuration, logDestination: logDestination,
-                        bindAndActivate: false, handlerFactory: factory)
+        let server: HTTPServer
+        if let tls {
+            server = try HTTPSServer(address, tls: tls, configuration: configuration, logDestination: logDestination,
+                                     bindAndActivate: false, handlerFactory: factory)
+        } else if threaded {
+            server = try ThreadingHTTPServer(address, configuration: configuration, logDestination: logDestination,
+                                             bindAndActivate: false, handlerFactory: factory)
+        } else {
+            server = try HTTPServer(address, configuration: configuration, logDestination: logDestination,
+                                    bindAndActivate: false, handlerFactory: factory)
+        }
         server.ipv6Only = ipv6Only
         do {
             try server.serverBind()

@@ -48,6 +48,8 @@ final class ConnectionContext {
     /// The server's metrics; nil without a metrics backend (Server/ServerMetrics.swift).
     var metrics: ServerMetrics?
     var accessLogDate: (second: Int64, text: String) = (-1, "")
+    /// `ThreadingHTTPServer`: the pool that runs handlers; nil runs them on the reactor.
+    var workers: HandlerWorkers?
 
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
          log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,

@@ -80,6 +80,10 @@ extension ConnectionStateMachine {
         case immediate
         /// The handler called `deferResponse()`: the response ends with `finishResponse()`.
         case deferred
+        /// `ThreadingHTTPServer`: the handler runs on a worker thread; the response is complete
+        /// when the reactor hears that it has returned (a `deferResponse()` on the worker is
+        /// told to the machine then).
+        case onWorker
     }
 
     /// After the last response: whether the client will send nothing more.

@@ -171,11 +171,20 @@ struct ConnectionStateMachine: Equatable {
         return .accepted
     }
 
+    /// `ThreadingHTTPServer`: the handler runs on a worker thread. Nothing more is parsed, and the
+    /// transport stops reading, until the reactor hears that it has returned (`handlerReturned`).
+    mutating func handlerMovedToWorker() -> TransportAction {
+        guard case .runningHandler(var request) = state else { return .none }
+        request.response = .onWorker
+        state = .runningHandler(request)
+        return handlerHoldsInput()
+    }
+
     /// `handleOneRequest()` returned.
     mutating func handlerReturned() -> HandlerDoneAction {
         guard case .runningHandler(let request) = state else { return .none }  // closed meanwhile
         switch request.response {
-        case .immediate:
+        case .immediate, .onWorker:
             return .checkResponse
         case .deferred:
             state = .awaitingDeferredResponse(request)
@@ -334,29 +343,6 @@ struct ConnectionStateMachine: Equatable {
         return .schedule(kind)
     }
 
-    // MARK: Time
-
-    /// A deadline passed.
-    mutating func timedOut(_ kind: TimeoutQueue.Kind, isMidMessage: Bool) -> TimeoutAction {
-        switch kind {
-        case .send, .linger:
-            // The client stopped reading what we send, or did not close after our last response.
-            return .close
-        case .idle:
-            return state == .awaitingRequest && !isMidMessage ? .close : .none
-        case .head, .body:
-            switch state {
-            case .awaitingRequest, .readingHead, .readingBody:
-                return .failRequest
-            case .awaitingDeferredResponse(let request):
-                // A streamed body that stopped arriving; a deferred response has no timeout of ours.
-                return request.body.isFlowing ? .close : .none
-            case .runningHandler, .closingAfterOutput, .lingering, .closed:
-                return .none
-            }
-        }
-    }
-
     // MARK: Close
 
     /// The server asks the connection to close gracefully (shutdown). `isIdle`: nothing of a
@@ -371,6 +357,11 @@ struct ConnectionStateMachine: Equatable {
             return .closeAfterOutput
         case .awaitingRequest, .readingHead:
             return .informHandler
+        case .runningHandler(let request) where request.response == .onWorker:
+            // The handler's attributes are its worker's now: the response does not say so, but the
+            // connection closes after it all the same.
+            state.updateRequest { $0.ending = .close }
+            return .none
         case .readingBody, .runningHandler, .awaitingDeferredResponse:
             state.updateRequest { $0.ending = .close }
             return .informHandler

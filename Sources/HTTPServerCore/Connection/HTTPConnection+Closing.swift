@@ -20,6 +20,14 @@ extension HTTPConnection {
     func close() {
         guard case .release(let reportsStreamEnd) = machine.closed() else { return }
         context.timeouts.remove(self)
+        if let workerJob {
+            // The worker owns the exchange and the handler until the reactor hears it is done
+            // (`workerFinished` releases them); a worker waiting to write goes on at once.
+            workerJob.connectionDidClose()
+            transport.close()
+            context.onConnectionClosed?(self)
+            return
+        }
         if reportsStreamEnd { exchangeStorage?.reportStreamEnd(complete: false) }
         if let exchange = exchangeStorage {
             exchangeStorage = nil

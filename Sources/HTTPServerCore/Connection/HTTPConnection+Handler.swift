@@ -17,6 +17,10 @@ extension HTTPConnection {
     /// Runs the handler; the machine is already in `.runningHandler`.
     func dispatch() {
         let handler = ensureHandler()
+        if context.workers != nil, case .buffered? = machine.request?.body {
+            dispatchToWorker(handler)
+            return
+        }
         do {
             try handler.handleOneRequest()
         } catch {
@@ -36,11 +40,13 @@ extension HTTPConnection {
 
     /// The handler's `deferResponse()`.
     func responseDeferred() {
+        if let workerJob { workerJob.defersResponse = true; return }
         machine.responseDeferred()
     }
 
     /// The handler's `finishResponse()`: its deferred response is complete.
     func deferredResponseFinished() {
+        if let workerJob { workerJob.defersResponse = false; return }  // finished inside `doXXX()`
         guard machine.responseFinished() == .checkResponse, let handler else { return }
         completeRequest(handler)
         processPending()
@@ -48,18 +54,19 @@ extension HTTPConnection {
 
     /// `BaseHTTPRequestHandler.whenClientCloses`.
     func watchClientClose(_ watcher: @escaping () -> Void) {
-        guard !machine.isClosed else { return }
+        guard workerJob == nil, !machine.isClosed else { return }
         exchange.clientCloseWatcher = watcher
     }
 
     /// `rfile.pause()`.
     func streamPaused() {
+        guard workerJob == nil else { return }  // a worker's body is buffered
         machine.streamPaused()
     }
 
     /// `rfile.resume()`: a streaming handler that paused wants more now.
     func streamResumed() {
-        guard case .parseHeldInput(let resumesReading) = machine.streamResumed() else { return }
+        guard workerJob == nil, case .parseHeldInput(let resumesReading) = machine.streamResumed() else { return }
         if resumesReading { transport.resumeReading() }
         if pending.isEmpty {
             // The parser still gets a turn with no new bytes: when the pause came with the body's
@@ -75,7 +82,7 @@ extension HTTPConnection {
         if machine.handlerHoldsInput() == .pauseReading { transport.pauseReading() }
     }
 
-    private func handlerThrew(_ error: any Error, _ handler: BaseHTTPRequestHandler) {
+    func handlerThrew(_ error: any Error, _ handler: BaseHTTPRequestHandler) {
         context.handleError(error, handler.clientSocketAddress)
         if !response.hasFinalStatus && !response.wroteRawBytes {
             if let mark = response.headMark {
@@ -116,7 +123,7 @@ extension HTTPConnection {
 
     /// The handler is done with the request: the machine decides, with the handler's
     /// `closeConnection` as an input, whether the connection reads the next one or closes.
-    private func completeRequest(_ handler: BaseHTTPRequestHandler) {
+    func completeRequest(_ handler: BaseHTTPRequestHandler) {
         let isFramed = checkResponse(handler)
         switch machine.responseChecked(handlerCloses: handler.closeConnection, isFramed: isFramed) {
         case .awaitNextRequest(let resumesReading):

@@ -174,7 +174,7 @@ extension HTTPConnection {
     }
 
     /// Copies the head so that its ranges stay valid after the read buffer is reused.
-    private func saveHead() {
+    func saveHead() {
         guard case .inReadBuffer(let head) = exchange.head else { return }
         let length = exchange.headLength
         if exchange.savedHead.capacity == 0 { exchange.savedHead = pool.take() }

@@ -32,6 +32,10 @@ final class HTTPConnection: TransportDelegate {
     /// What the connection needs only while a request is in progress; taken from the loop's pool
     /// when bytes arrive and given back when the connection is idle again.
     var exchangeStorage: Exchange?
+    /// `ThreadingHTTPServer`: the request whose handler runs on a worker thread, from its
+    /// dispatch until the reactor hears that it has returned (HTTPConnection+Worker.swift). Set
+    /// and cleared on the reactor; while set, the worker owns the exchange and the handler.
+    @exclusivity(unchecked) var workerJob: WorkerJob?
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
@@ -53,7 +57,11 @@ final class HTTPConnection: TransportDelegate {
 
     /// The server decided that this connection ends after its current request (shutdown, request
     /// limit): the response says `Connection: close`.
-    var endsAfterCurrentRequest: Bool { machine.lifetime == .endsAfterCurrentRequest }
+    var endsAfterCurrentRequest: Bool {
+        // On a worker, the decision as it stood at dispatch: the machine is the reactor's.
+        if workerJob != nil { return workerJob.unsafelyUnwrapped.endsAfterCurrentRequest }
+        return machine.lifetime == .endsAfterCurrentRequest
+    }
 
     // MARK: Per-request state
 
@@ -88,7 +96,11 @@ final class HTTPConnection: TransportDelegate {
     var currentExchange: Exchange? { exchangeStorage }
 
     /// The current request's body, as the machine knows it (for `rfile`).
-    var requestBody: ConnectionStateMachine.Body? { machine.request?.body }
+    var requestBody: ConnectionStateMachine.Body? {
+        // Only buffered bodies go to workers; the machine is the reactor's.
+        if workerJob != nil { return .buffered }
+        return machine.request?.body
+    }
 
     /// True while part of a request has been received and not yet handled.
     var isMidMessage: Bool { exchangeStorage?.parser.isMidMessage ?? false }
@@ -180,6 +192,7 @@ final class HTTPConnection: TransportDelegate {
 
     func transportWritable() {
         flushOutput()
+        if workerJob != nil { releaseWorkerIfRoom() }
         releaseExchangeIfIdle()
     }
 

@@ -31,7 +31,7 @@ extension BaseHTTPRequestHandler {
     /// response that can no longer be completed (a CGI script killed halfway). `finish()` follows.
     package func abortConnection() {
         closeConnection = true
-        connection?.close()
+        connection?.abortFromHandler()
     }
 
     /// Seconds since the epoch, from the server's clock (a test's manual clock under test).
@@ -42,6 +42,7 @@ extension BaseHTTPRequestHandler {
     /// True while the client is still connected.
     public var isConnected: Bool {
         guard let connection else { return false }
+        if let job = connection.workerJob { return !job.isConnectionClosed }
         return connection.state != .closed
     }
 }

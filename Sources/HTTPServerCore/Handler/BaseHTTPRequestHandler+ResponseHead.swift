@@ -9,6 +9,13 @@ extension BaseHTTPRequestHandler {
     /// (`versionString()` is asked once per server and handler class).
     func writeServerAndDateLines() {
         guard let connection, !isHTTP09 else { return }
+        if connection.workerJob != nil {
+            // On a worker: the context's ready-made lines are the reactor's.
+            Array("Server: \(versionString())\r\nDate: \(dateTimeString())\r\n".utf8).withUnsafeBytes {
+                connection.writeHead($0)
+            }
+            return
+        }
         let context = connection.context
         let owner = ObjectIdentifier(type(of: self))
         if context.serverLine?.owner != owner {
@@ -26,14 +33,16 @@ extension BaseHTTPRequestHandler {
         }
         connection.response.pendingStatus = code.code
         let owner = ObjectIdentifier(type(of: self))
-        if message == nil, let cached = connection.context.statusLine, cached.code == code.code, cached.owner == owner {
+        // The context's cache is the reactor's.
+        if message == nil, connection.workerJob == nil, let cached = connection.context.statusLine,
+           cached.code == code.code, cached.owner == owner {
             cached.bytes.withUnsafeBytes { connection.writeHead($0) }
             return
         }
         let phrase = message ?? responses[code.code]?.phrase ?? ""
         let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
         line.withUnsafeBytes { connection.writeHead($0) }
-        if message == nil {
+        if message == nil && connection.workerJob == nil {
             connection.context.statusLine = (owner, code.code, line)
         }
     }
@@ -79,7 +88,7 @@ extension BaseHTTPRequestHandler {
         if status < 200 {
             crlf.withUnsafeBytes { connection.writeHead($0) }
             connection.response.endInterimHead()
-            connection.flushOutput()
+            connection.flushFromHandler()
             return
         }
         let announcesClose = connection.endsAfterCurrentRequest || isProtocolHTTP11

@@ -6,10 +6,11 @@ import HTTPServerReactor
 /// The base class of request handlers. Equivalent to Python's `BaseHTTPRequestHandler`.
 ///
 /// Subclass it and override `doGET()`, `doPOST()`, … (Python's `do_GET`, `do_POST`). One instance
-/// serves one connection, for all its keep-alive requests, as in Python. Everything a handler does
-/// runs on the server's reactor thread, so a handler must not block: the request body has already
-/// been received when `doPOST()` runs (`rfile`), and what it writes to `wfile` is queued and sent by
-/// the reactor.
+/// serves one connection, for all its keep-alive requests, as in Python. On an `HTTPServer`,
+/// everything a handler does runs on the server's reactor thread, so a handler must not block: the
+/// request body has already been received when `doPOST()` runs (`rfile`), and what it writes to
+/// `wfile` is queued and sent by the reactor. On a `ThreadingHTTPServer`, `doXXX()` runs on a
+/// worker thread and may block; `wfile` then behaves as a blocking socket.
 ///
 /// ```swift
 /// final class Hello: BaseHTTPRequestHandler {
@@ -306,7 +307,7 @@ open class BaseHTTPRequestHandler {
 
     /// Python's `flush_headers()`: queues the headers sent so far and starts writing them.
     open func flushHeaders() {
-        connection?.flushOutput()
+        connection?.flushFromHandler()
     }
 
     // MARK: Logging
@@ -340,7 +341,11 @@ open class BaseHTTPRequestHandler {
             return
         }
         let line = "\(addressString()) - - [\(logDateTimeString())] \(PythonText.escapeControlCharacters(message))"
-        connection.context.log.write(line)
+        if let job = connection.workerJob {
+            job.logLines.append(line)  // the log is the reactor's: written when the handler returns
+        } else {
+            connection.context.log.write(line)
+        }
     }
 
     /// Python's `version_string()`: `serverVersion + " " + sysVersion`.
@@ -357,7 +362,8 @@ open class BaseHTTPRequestHandler {
     /// Python's `log_date_time_string()`: local time as `21/Nov/2026 10:00:00`.
     open func logDateTimeString() -> String {
         let now = epochSeconds()
-        guard let context = connection?.context else { return LogFormat.dateTime(now) }
+        guard let connection, connection.workerJob == nil else { return LogFormat.dateTime(now) }
+        let context = connection.context
         // Formatted once a second for all connections: a log line each request is common.
         if context.logDate.second != now {
             context.logDate = (now, LogFormat.dateTime(now))

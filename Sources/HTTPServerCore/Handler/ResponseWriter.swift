@@ -2,7 +2,9 @@ import HTTPServerReactor
 
 /// Where the handler writes its response, as the handler's `wfile`.
 ///
-/// Writes are queued in order and drained by the reactor with backpressure; nothing blocks. Files
+/// Writes are queued in order and drained by the reactor with backpressure; on the reactor nothing
+/// blocks, and on a `ThreadingHTTPServer`'s worker `flush()` hands the queue to the reactor and a
+/// write past the high-water mark waits until the client has taken more. Files
 /// go out with `sendfile`. Equivalent to Python's `self.wfile`. A view of the connection: it holds
 /// nothing of its own.
 public struct ResponseWriter {
@@ -42,7 +44,7 @@ public struct ResponseWriter {
     /// Starts writing what is queued. Python's `wfile.flush()`; the connection also flushes by
     /// itself when the handler returns.
     public func flush() {
-        connection?.flushOutput()
+        connection?.flushFromHandler()
     }
 
     /// Calls `body` once everything queued so far has been written to the client (at once when

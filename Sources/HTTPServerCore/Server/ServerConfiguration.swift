@@ -24,6 +24,13 @@ public struct ServerConfiguration: Sendable {
     /// Output queued for one connection above which the connection stops reading and parsing further
     /// pipelined requests until the client has taken some of it.
     public var outputHighWatermark: Int = 256 * 1024
+    /// `ThreadingHTTPServer`: threads that run handlers. 64: a handler that mostly waits (a
+    /// 10 ms query) then serves about 6,400 requests a second; each thread reserves stack address
+    /// space, not memory, until it is used.
+    public var workerThreads: Int = 64
+    /// `ThreadingHTTPServer`: requests that may wait for a free thread; past that, connections
+    /// with a request to hand over stop being read until there is room.
+    public var workerQueueLength: Int = 1024
     /// Most connections open at once; at the limit the server stops accepting (new clients wait in
     /// the listen backlog) until one closes. nil: limited only by descriptors.
     public var maxConnections: Int? = nil

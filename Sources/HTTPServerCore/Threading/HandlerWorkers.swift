@@ -1,0 +1,89 @@
+import Glibc
+
+/// The reactor's side of a `ThreadingHTTPServer`'s worker pool. Used on the reactor thread only.
+///
+/// It submits at most `pool.threadCount + queueLength` jobs at a time, so that the pool's queue
+/// never holds more than `queueLength`. A job past that waits here, in order, until a worker is
+/// done with another; its connection is not read meanwhile (each connection has at most one
+/// request on a worker or waiting, and stops reading until it has been answered), so the
+/// backlog is bounded by the connections, and what clients send next stays in their sockets.
+final class HandlerWorkers {
+    let pool: WorkerPool
+    let queueLength: Int
+    /// Runs work on the reactor thread (`EventLoop.execute`, or a test's `PostedWork`).
+    let post: @Sendable (@escaping @Sendable () -> Void) -> Void
+    /// Jobs submitted to the pool whose `workerFinished` has not run yet.
+    private(set) var inFlight = 0
+    /// Jobs not yet submitted: the pool's queue is full.
+    private var waiting: [WorkerJob] = []
+    private var waitingHead = 0
+
+    init(threadCount: Int, queueLength: Int, post: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+        self.pool = WorkerPool(threadCount: threadCount)
+        self.queueLength = max(0, queueLength)
+        self.post = post
+    }
+
+    /// Jobs waiting for room in the pool's queue.
+    var waitingCount: Int { waiting.count - waitingHead }
+
+    func submit(_ job: WorkerJob) {
+        if inFlight < pool.threadCount + queueLength {
+            inFlight += 1
+            pool.submit(job)
+        } else {
+            waiting.append(job)
+        }
+    }
+
+    /// A job's `workerFinished` is running: the next waiting job (if any) takes its place.
+    func jobFinished() {
+        inFlight -= 1
+        guard waitingHead < waiting.count else { return }
+        let next = waiting[waitingHead]
+        waitingHead += 1
+        if waitingHead == waiting.count {
+            waiting.removeAll(keepingCapacity: true)
+            waitingHead = 0
+        }
+        submit(next)
+    }
+}
+
+/// The reactor's work queue for a server of in-memory transports (tests), which has no event
+/// loop: workers post here, and the test's thread runs what was posted (`runPostedWork`).
+final class PostedWork: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var items: [@Sendable () -> Void] = []
+
+    func post(_ work: @escaping @Sendable () -> Void) {
+        lock.withLock {
+            items.append(work)
+            lock.broadcast()
+        }
+    }
+
+    /// Runs posted work on the calling thread until `isDone()` is true (checked after each item)
+    /// or `timeout` has passed. Returns `isDone()`.
+    func run(until isDone: () -> Bool, timeout: Duration) -> Bool {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let (seconds, attoseconds) = timeout.components
+        let deadline = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) + seconds * 1_000_000_000
+            + attoseconds / 1_000_000_000
+        while !isDone() {
+            let batch = lock.withLock { () -> [@Sendable () -> Void] in
+                let batch = items
+                items = []
+                return batch
+            }
+            for work in batch { work() }
+            if batch.isEmpty {
+                clock_gettime(CLOCK_MONOTONIC, &now)
+                if Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) >= deadline { return isDone() }
+                usleep(200)
+            }
+        }
+        return true
+    }
+}

@@ -1,0 +1,126 @@
+import Glibc
+
+/// A mutex and its condition variable (pthreads: the reactor module's `Mutex` has no wait).
+final class ConditionLock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body()
+    }
+
+    /// Waits (the lock held, inside `withLock`) until `isDone` is true; woken by `broadcast()`.
+    func wait(until isDone: () -> Bool) {
+        while !isDone() { pthread_cond_wait(condition, mutex) }
+    }
+
+    /// Wakes every waiter; call inside `withLock`.
+    func broadcast() {
+        pthread_cond_broadcast(condition)
+    }
+}
+
+/// The threads of a `ThreadingHTTPServer`: a fixed number of threads that take jobs from a queue
+/// in order. Python's `socketserver.ThreadingMixIn` starts a thread per request; a bounded pool
+/// keeps a burst of requests from starting thousands of threads.
+///
+/// The pool never refuses and never waits: `HandlerWorkers` (on the reactor) submits at most
+/// `threadCount + queueLength` jobs at a time, so the queue never holds more than `queueLength`.
+/// The threads start with the first job.
+final class WorkerPool: @unchecked Sendable {
+    let threadCount: Int
+    private let lock = ConditionLock()
+    // Under `lock`:
+    private var queue: [WorkerJob] = []
+    private var queueHead = 0
+    private var isStopping = false
+    private var threads: [pthread_t] = []
+    private var isStarted = false
+
+    init(threadCount: Int) {
+        precondition(threadCount > 0, "a worker pool needs at least one thread")
+        self.threadCount = threadCount
+    }
+
+    /// Queues `job`; a free thread runs it.
+    func submit(_ job: WorkerJob) {
+        let startsThreads = lock.withLock { () -> Bool in
+            queue.append(job)
+            lock.broadcast()
+            guard !isStarted && !isStopping else { return false }
+            isStarted = true
+            return true
+        }
+        if startsThreads {
+            for _ in 0..<threadCount { startThread() }
+        }
+    }
+
+    /// Jobs queued and not yet taken by a thread.
+    var queuedCount: Int { lock.withLock { queue.count - queueHead } }
+
+    /// The threads run what is queued, then end. `waitsForThreads`: returns only when they have
+    /// ended (Python's `block_on_close`); otherwise they end on their own (`daemon_threads`).
+    func stop(waitsForThreads: Bool) {
+        let started = lock.withLock { () -> [pthread_t] in
+            isStopping = true
+            lock.broadcast()
+            return threads
+        }
+        for thread in started {
+            if waitsForThreads { pthread_join(thread, nil) } else { pthread_detach(thread) }
+        }
+        lock.withLock { threads.removeAll() }
+    }
+
+    private func startThread() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            let pool = Unmanaged<WorkerPool>.fromOpaque(argument!).takeRetainedValue()
+            pool.work()
+            return nil
+        }, box)
+        guard result == 0 else {
+            // No thread (out of resources): the threads that did start take the jobs.
+            Unmanaged<WorkerPool>.fromOpaque(box).release()
+            return
+        }
+        lock.withLock { threads.append(thread) }
+    }
+
+    /// A thread's life: take a job, run it, until the pool stops and the queue is empty.
+    private func work() {
+        // Each thread has its own buffers: a `BufferPool` is used by one thread at a time.
+        let buffers = BufferPool(maxBuffers: 64)
+        while true {
+            let job = lock.withLock { () -> WorkerJob? in
+                lock.wait { queueHead < queue.count || isStopping }
+                guard queueHead < queue.count else { return nil }
+                let job = queue[queueHead]
+                queueHead += 1
+                if queueHead == queue.count {
+                    queue.removeAll(keepingCapacity: true)
+                    queueHead = 0
+                }
+                return job
+            }
+            guard let job else { return }
+            job.run(buffers: buffers)
+        }
+    }
+}
