@@ -49,6 +49,8 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     private var isRunning = false
 
     private let wakeFD: Int32
+    /// Set (on the loop thread) while `runningJobsInline` runs: a task enqueued then runs at once.
+    var runsJobsInline = false
     private let pending = Mutex<[@Sendable () -> Void]>([])
     private let loopThread = Atomic<UInt>(0)
 

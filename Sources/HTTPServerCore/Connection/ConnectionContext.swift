@@ -50,9 +50,19 @@ final class ConnectionContext {
     var accessLogDate: (second: Int64, text: String) = (-1, "")
     /// `ThreadingHTTPServer`: the pool that runs handlers; nil runs them on the reactor.
     var workers: HandlerWorkers?
+    /// Runs work sent from other threads on the loop thread; async handlers' task executor.
+    let executor: any ConnectionExecutor
+    /// The threads of async handlers' `blocking { }`: the worker pool's, or made at first use.
+    var blockingPool: WorkerPool {
+        if let pool = workers?.pool ?? ownBlockingPool { return pool }
+        let pool = WorkerPool(threadCount: configuration.workerThreads)
+        ownBlockingPool = pool
+        return pool
+    }
+    private(set) var ownBlockingPool: WorkerPool?
 
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
-         log: LogSink, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,
+         log: LogSink, executor: any ConnectionExecutor, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,
          handleError: @escaping (any Error, SocketAddress?) -> Void) {
         self.configuration = configuration
         var limits = configuration.limits
@@ -70,6 +80,7 @@ final class ConnectionContext {
         ])
         self.wallClock = wallClock
         self.log = log
+        self.executor = executor
         self.server = server
         self.makeHandler = makeHandler
         self.handleError = handleError

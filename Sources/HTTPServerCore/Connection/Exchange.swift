@@ -33,6 +33,8 @@ final class Exchange {
     /// `BaseHTTPRequestHandler.whenClientCloses`: called if the client's input ends while a
     /// deferred response is open.
     var clientCloseWatcher: (() -> Void)?
+    /// An async handler's request, while its task runs (HTTPConnection+Async.swift).
+    var asyncRun: AsyncRequestRun?
 
     // The handler's view of the request (`BaseHTTPRequestHandler`'s attributes), built on demand.
     var requestline: String?
@@ -91,6 +93,7 @@ final class Exchange {
         if dataHandler != nil { dataHandler = nil }
         if endHandler != nil { endHandler = nil }
         if clientCloseWatcher != nil { clientCloseWatcher = nil }
+        if asyncRun != nil { asyncRun = nil }
     }
 
     /// Streaming: hands body bytes to the handler (kept until it sets `onData`).

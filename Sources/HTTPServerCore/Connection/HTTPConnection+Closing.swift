@@ -29,6 +29,7 @@ extension HTTPConnection {
             return
         }
         if reportsStreamEnd { exchangeStorage?.reportStreamEnd(complete: false) }
+        cancelAsyncRequest()
         if let exchange = exchangeStorage {
             exchangeStorage = nil
             pool.give(exchange)  // queued output is dropped, files close

@@ -17,6 +17,10 @@ extension HTTPConnection {
     /// Runs the handler; the machine is already in `.runningHandler`.
     func dispatch() {
         let handler = ensureHandler()
+        if handler.isAsync {
+            dispatchAsync(unsafeDowncast(handler, to: AsyncHTTPRequestHandler.self))
+            return
+        }
         if context.workers != nil, case .buffered? = machine.request?.body {
             dispatchToWorker(handler)
             return
@@ -41,12 +45,20 @@ extension HTTPConnection {
     /// The handler's `deferResponse()`.
     func responseDeferred() {
         if let workerJob { workerJob.defersResponse = true; return }
+        if let run = exchangeStorage?.asyncRun {
+            run.handlerDefers = true
+            if !run.isStarting { return }  // the machine already waits for the task
+        }
         machine.responseDeferred()
     }
 
     /// The handler's `finishResponse()`: its deferred response is complete.
     func deferredResponseFinished() {
         if let workerJob { workerJob.defersResponse = false; return }  // finished inside `doXXX()`
+        if let run = exchangeStorage?.asyncRun {
+            run.handlerDefers = false
+            if !run.isStarting { return }  // the task's end finishes it
+        }
         guard machine.responseFinished() == .checkResponse, let handler else { return }
         completeRequest(handler)
         processPending()

@@ -78,6 +78,8 @@ open class BaseHTTPRequestHandler {
 
     /// Set while a request that failed to parse is answered: its fields are not in the parser.
     var isErrorRequest = false
+    /// An `AsyncHTTPRequestHandler`: the connection runs its requests as tasks.
+    var isAsync: Bool { false }
     var isProtocolHTTP11 = false
 
 

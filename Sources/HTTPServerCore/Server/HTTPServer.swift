@@ -38,6 +38,9 @@ open class HTTPServer: @unchecked Sendable {
     public let configuration: ServerConfiguration
     /// The reactor this server runs on (nil for a server of in-memory transports).
     public let loop: EventLoop?
+    /// A server of in-memory transports: what other threads (workers, tasks, response streams)
+    /// sent to its connections, run by the test (`runPostedWork`).
+    let postedWork: PostedWork?
 
     var listener: ListeningSocket?
     let context: ConnectionContext
@@ -88,12 +91,14 @@ open class HTTPServer: @unchecked Sendable {
         self.configuration = configuration
         let loop = clock == nil ? try EventLoop() : nil
         self.loop = loop
+        let posted: PostedWork? = loop == nil ? PostedWork() : nil
+        self.postedWork = posted
         let log = LogSink(logDestination)
         log.accessLogFormat = configuration.accessLogFormat
         var handleError: (any Error, SocketAddress?) -> Void = { _, _ in }
         self.context = ConnectionContext(
             configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
-            server: nil, makeHandler: handlerFactory, handleError: { handleError($0, $1) })
+            executor: loop ?? posted!, server: nil, makeHandler: handlerFactory, handleError: { handleError($0, $1) })
         context.server = self
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
         if let loop {
@@ -113,6 +118,10 @@ open class HTTPServer: @unchecked Sendable {
                 throw error
             }
         }
+    }
+
+    deinit {
+        context.ownBlockingPool?.stop(waitsForThreads: false)
     }
 
     /// Where log lines go (standard error by default; `.discard` silences the access log).
@@ -370,7 +379,16 @@ open class HTTPServer: @unchecked Sendable {
             connection.close()
         }
         connections.removeAll()
+        context.ownBlockingPool?.stop(waitsForThreads: false)
         context.log.flush()
+    }
+
+    /// In-memory servers (tests): runs what workers, tasks and response streams have posted for
+    /// the connections, on the calling thread, until `isDone()` or `timeout`. Returns `isDone()`.
+    @discardableResult
+    func runPostedWork(timeout: Duration = .seconds(5), until isDone: () -> Bool) -> Bool {
+        guard let postedWork else { return isDone() }
+        return postedWork.run(until: isDone, timeout: timeout)
     }
 
     /// Python's `handle_error(request, client_address)`: called when a handler throws. The default

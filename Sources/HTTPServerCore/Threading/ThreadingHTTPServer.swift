@@ -35,8 +35,6 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     public var blockOnClose = true
 
     let workers: HandlerWorkers
-    /// Where workers post their results in a server of in-memory transports (no event loop).
-    let postedWork: PostedWork?
 
     /// The designated initializer, as `HTTPServer`'s (its convenience initializers, such as
     /// `ThreadingHTTPServer(("127.0.0.1", 8000), handler: MyHandler.self)`, are inherited).
@@ -44,18 +42,14 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     public override init(address: (String, Int), configuration: ServerConfiguration, logDestination: LogDestination,
                          bindAndActivate: Bool, clock: TimerScheduler?, wallClock: @escaping () -> Int64,
                          handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
-        let posted: PostedWork? = clock == nil ? nil : PostedWork()
-        let box = LoopBox()
-        self.postedWork = posted
+        let box = ExecutorBox()
         self.workers = HandlerWorkers(
             threadCount: configuration.workerThreads, queueLength: configuration.workerQueueLength,
-            post: { work in
-                if let posted { posted.post(work) } else { box.loop?.execute(work) }
-            })
+            post: { work in box.executor?.execute(work) })
         try super.init(address: address, configuration: configuration, logDestination: logDestination,
                        bindAndActivate: bindAndActivate, clock: clock, wallClock: wallClock,
                        handlerFactory: handlerFactory)
-        box.loop = loop
+        box.executor = context.executor
         context.workers = workers
     }
 
@@ -74,18 +68,10 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// Requests whose handler runs or waits for a thread. Read it on the server's loop thread
     /// (`loop?.execute`), as the reactor counts them there.
     public var activeRequestCount: Int { workers.inFlight + workers.waitingCount }
-
-    /// In-memory servers (tests): runs what workers have posted for the reactor, on the calling
-    /// thread, until `isDone()` or `timeout`. Returns `isDone()`.
-    @discardableResult
-    func runPostedWork(timeout: Duration = .seconds(5), until isDone: () -> Bool) -> Bool {
-        guard let postedWork else { return isDone() }
-        return postedWork.run(until: isDone, timeout: timeout)
-    }
 }
 
-/// The loop, known only after `super.init`; read by workers through `post` (set before any
-/// request can reach a worker).
-private final class LoopBox: @unchecked Sendable {
-    var loop: EventLoop?
+/// The server's executor, known only after `super.init`; read by workers through `post` (set
+/// before any request can reach a worker).
+private final class ExecutorBox: @unchecked Sendable {
+    var executor: (any ConnectionExecutor)?
 }

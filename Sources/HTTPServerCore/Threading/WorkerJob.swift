@@ -8,7 +8,7 @@
 /// `flush()` (or a write past the high-water mark): the worker waits, and the reactor writes
 /// from the queue until there is room, then hands it back. Each hand-over goes through `lock`
 /// (or `EventLoop.execute`'s mutex), which orders everything written before it.
-final class WorkerJob: @unchecked Sendable {
+final class WorkerJob: WorkItem, @unchecked Sendable {
     /// Strong: the connection stays allocated until the reactor has heard that the worker is done,
     /// even if it closes meanwhile.
     let connection: HTTPConnection
@@ -59,7 +59,7 @@ final class WorkerJob: @unchecked Sendable {
 
     /// Runs the handler (unless the connection closed while the job was queued), then tells the
     /// reactor.
-    func run(buffers: BufferPool) {
+    override func run(buffers: BufferPool) {
         self.buffers = buffers
         if !isConnectionClosed {
             do {

@@ -45,7 +45,7 @@ final class WorkerPool: @unchecked Sendable {
     let threadCount: Int
     private let lock = ConditionLock()
     // Under `lock`:
-    private var queue: [WorkerJob] = []
+    private var queue: [WorkItem] = []
     private var queueHead = 0
     private var isStopping = false
     private var threads: [pthread_t] = []
@@ -57,7 +57,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Queues `job`; a free thread runs it.
-    func submit(_ job: WorkerJob) {
+    func submit(_ job: WorkItem) {
         let startsThreads = lock.withLock { () -> Bool in
             queue.append(job)
             lock.broadcast()
@@ -108,7 +108,7 @@ final class WorkerPool: @unchecked Sendable {
         // Each thread has its own buffers: a `BufferPool` is used by one thread at a time.
         let buffers = BufferPool(maxBuffers: 64)
         while true {
-            let job = lock.withLock { () -> WorkerJob? in
+            let job = lock.withLock { () -> WorkItem? in
                 lock.wait { queueHead < queue.count || isStopping }
                 guard queueHead < queue.count else { return nil }
                 let job = queue[queueHead]
@@ -122,5 +122,28 @@ final class WorkerPool: @unchecked Sendable {
             guard let job else { return }
             job.run(buffers: buffers)
         }
+    }
+}
+
+/// What a `WorkerPool` thread runs: a request's handler (`WorkerJob`) or an async handler's
+/// `blocking { }` closure (`BlockingWork`).
+class WorkItem: @unchecked Sendable {
+    /// Runs on a worker thread, with that thread's buffers.
+    func run(buffers: BufferPool) {}
+}
+
+/// An async handler's `blocking { }`: runs `body` on a worker thread and resumes the task with
+/// its result (on the task's executor, the reactor).
+final class BlockingWork<Result: Sendable>: WorkItem, @unchecked Sendable {
+    private let body: @Sendable () throws -> Result
+    private let continuation: CheckedContinuation<Result, any Error>
+
+    init(_ body: @escaping @Sendable () throws -> Result, continuation: CheckedContinuation<Result, any Error>) {
+        self.body = body
+        self.continuation = continuation
+    }
+
+    override func run(buffers: BufferPool) {
+        continuation.resume(with: Swift.Result { try body() })
     }
 }
