@@ -35,6 +35,8 @@ final class Exchange {
     var clientCloseWatcher: (() -> Void)?
     /// An async handler's request, while its task runs (HTTPConnection+Async.swift).
     var asyncRun: AsyncRequestRun?
+    /// The handler's `ResponseStream`, while its response is open (HTTPConnection+Stream.swift).
+    var stream: ResponseStream?
 
     // The handler's view of the request (`BaseHTTPRequestHandler`'s attributes), built on demand.
     var requestline: String?
@@ -94,6 +96,7 @@ final class Exchange {
         if endHandler != nil { endHandler = nil }
         if clientCloseWatcher != nil { clientCloseWatcher = nil }
         if asyncRun != nil { asyncRun = nil }
+        if stream != nil { stream = nil }
     }
 
     /// Streaming: hands body bytes to the handler (kept until it sets `onData`).

@@ -30,6 +30,7 @@ extension HTTPConnection {
         }
         if reportsStreamEnd { exchangeStorage?.reportStreamEnd(complete: false) }
         cancelAsyncRequest()
+        endStream()
         if let exchange = exchangeStorage {
             exchangeStorage = nil
             pool.give(exchange)  // queued output is dropped, files close

@@ -155,6 +155,7 @@ extension HTTPConnection {
     }
 
     private func forgetRequest(_ handler: BaseHTTPRequestHandler) {
+        if exchange.stream != nil { endStream() }
         context.responseCompleted(handler, status: response.finalStatus, bodyBytes: response.bodyWritten)
         handler.endRequest()
         context.onRequestFinished?()

@@ -32,6 +32,7 @@ extension HTTPConnection {
         let handler = job.handler
         for line in job.logLines { context.log.write(line) }
         if machine.isClosed {
+            job.stream?.ended()
             // Closed while the worker ran: `close()` left the exchange and the handler to it.
             if let exchange = exchangeStorage {
                 exchangeStorage = nil
@@ -46,6 +47,10 @@ extension HTTPConnection {
             return
         }
         if job.defersResponse { machine.responseDeferred() }
+        if let stream = job.stream {
+            attachStream(stream)
+            stream.deliver()  // what was written while the worker ran
+        }
         if let error = job.error {
             machine.handlerThrew()
             handlerThrew(error, handler)

@@ -193,6 +193,7 @@ final class HTTPConnection: TransportDelegate {
     func transportWritable() {
         flushOutput()
         if workerJob != nil { releaseWorkerIfRoom() }
+        if exchangeStorage?.stream != nil { streamWrote() }
         releaseExchangeIfIdle()
     }
 

@@ -28,6 +28,8 @@ final class WorkerJob: WorkItem, @unchecked Sendable {
     var defersResponse = false
     /// The handler called `abortConnection()`.
     var aborts = false
+    /// The handler made a `ResponseStream`: the reactor attaches it when the worker returns.
+    var stream: ResponseStream?
     /// Log lines the handler wrote, written by the reactor when it is done (a `LogSink` is the
     /// reactor's), in order.
     var logLines: [String] = []
