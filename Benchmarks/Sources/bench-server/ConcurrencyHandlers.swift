@@ -1,0 +1,51 @@
+import Glibc
+import HTTPServerKit
+
+/// `blocking` mode: a handler that blocks for 10 ms (`usleep`, as a database call would), then
+/// answers as `hello`. Served by `ThreadingHTTPServer` (or, with `--threads 0`, `HTTPServer`, to
+/// show what one blocking handler does to a reactor).
+final class BlockingHandler: BaseHTTPRequestHandler {
+    override var protocolVersion: String { "HTTP/1.1" }
+
+    override func doGET() throws {
+        usleep(10_000)
+        sendResponse(200)
+        sendHeader("Content-Type", "text/plain")
+        sendHeader("Content-Length", "13")
+        endHeaders()
+        wfile.write(HelloHandler.body)
+    }
+
+    override func logMessage(_ message: String) {}
+}
+
+/// `async` mode: an async handler that awaits a 10 ms sleep, then answers as `hello`.
+final class AsyncSleepHandler: AsyncHTTPRequestHandler {
+    override var protocolVersion: String { "HTTP/1.1" }
+
+    override func doGET() async throws {
+        try await Task.sleep(for: .milliseconds(10))
+        sendResponse(200)
+        sendHeader("Content-Type", "text/plain")
+        sendHeader("Content-Length", "13")
+        endHeaders()
+        wfile.write(HelloHandler.body)
+    }
+
+    override func logMessage(_ message: String) {}
+}
+
+/// `async-hello` mode: an async handler that never suspends: the cost of the async path itself.
+final class AsyncHelloHandler: AsyncHTTPRequestHandler {
+    override var protocolVersion: String { "HTTP/1.1" }
+
+    override func doGET() async throws {
+        sendResponse(200)
+        sendHeader("Content-Type", "text/plain")
+        sendHeader("Content-Length", "13")
+        endHeaders()
+        wfile.write(HelloHandler.body)
+    }
+
+    override func logMessage(_ message: String) {}
+}
