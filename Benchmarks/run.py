@@ -58,6 +58,23 @@ SCENARIOS = {
                          path="/static/1M.bin", mode="static", size=1 << 20, tls=True),
     "tls-idle": dict(short="idle TLS connections", title="idle HTTPS keep-alive connections: RSS growth per connection",
                      mode="hello", tls=True),
+    # Handlers that block or await (issue 12). `blocking`: 10 ms of usleep per request, on
+    # ThreadingHTTPServer's 64 workers (ours), inline on one reactor (ours-inline), on CPython's
+    # ThreadingHTTPServer (python-threading). `async`: an async handler awaiting a 10 ms sleep.
+    "blocking64": dict(short="blocking 10 ms, 64 conns", title="a handler that blocks 10 ms, 64 connections",
+                       conns=64, mode="blocking"),
+    "async64": dict(short="async sleep 10 ms, 64 conns", title="an async handler awaiting a 10 ms sleep, "
+                    "64 connections", conns=64, mode="async"),
+    "async1000": dict(short="async sleep 10 ms, 1000 conns", title="an async handler awaiting a 10 ms sleep, "
+                      "1,000 connections", conns=1000, mode="async"),
+    "async64-task-sleep": dict(short="async Task.sleep 10 ms, 64 conns", title="an async handler awaiting "
+                               "Task.sleep(10 ms) (the global executor's timers), 64 connections", conns=64,
+                               mode="async-task-sleep"),
+    # The cost of each path for the same hello: inline is `ka64`.
+    "ka64-pool": dict(short="keep-alive 64, worker pool", title="keep-alive, 64 connections, hello on the "
+                      "worker pool (ThreadingHTTPServer, 64 threads)", conns=64, mode="hello-threads"),
+    "ka64-async": dict(short="keep-alive 64, async", title="keep-alive, 64 connections, hello from an async "
+                       "handler that never suspends", conns=64, mode="async-hello"),
 }
 TLS_SERVERS = {"ours", "nginx"}
 IDLE_SCENARIOS = ("idle", "tls-idle")
@@ -65,14 +82,17 @@ DEFAULT_SCENARIOS = "ka1,ka64,ka256,pipe16,close32,post4k,static1m,static1g,idle
 
 SERVERS = {
     # name: label, modes it can serve
-    "ours": dict(label="swift-http-server", modes={"hello", "static"}),
+    "ours": dict(label="swift-http-server", modes={"hello", "static", "blocking", "async", "async-hello", "async-task-sleep",
+                                                   "hello-threads"}),
+    # HTTPServer with the blocking handler inline on its reactor: what ThreadingHTTPServer is for.
+    "ours-inline": dict(label="swift-http-server HTTPServer (inline)", modes={"blocking"}),
     # The same with swift-metrics bootstrapped (swift-prometheus): the cost of metrics.
     "ours-metrics": dict(label="swift-http-server + metrics", modes={"hello"}),
     "nginx": dict(label="nginx 1 worker", modes={"hello", "static"}),
     "nio": dict(label="SwiftNIO 1 loop", modes={"hello"}),
     # Hummingbird 2 never sends 100 Continue: the client would wait out its fallback delay.
     "hummingbird": dict(label="Hummingbird 2", modes={"hello"}, no_expect=True),
-    "python-threading": dict(label="Python ThreadingHTTPServer", modes={"hello", "static"}),
+    "python-threading": dict(label="Python ThreadingHTTPServer", modes={"hello", "static", "blocking"}),
     "python": dict(label="Python HTTPServer", modes={"hello", "static"}),
 }
 DEFAULT_SERVERS = "ours,nginx,nio,hummingbird,python-threading"
@@ -321,10 +341,15 @@ class Fleet:
             return None
         if tls and not getattr(self, "certificate", None):
             self.certificate = make_certificate(self.workdir)
-        if name in ("ours", "ours-metrics"):
+        if name in ("ours", "ours-metrics", "ours-inline"):
             if not self.bins.get("bench-server"):
                 return None
-            argv = [self.bins["bench-server"], mode, "--port", str(port)]
+            if mode == "hello-threads":
+                argv = [self.bins["bench-server"], "hello", "--threads", "64", "--port", str(port)]
+            else:
+                argv = [self.bins["bench-server"], mode, "--port", str(port)]
+            if name == "ours-inline":
+                argv += ["--threads", "0"]
             if name == "ours-metrics":
                 argv += ["--metrics"]
             if mode == "static":
@@ -943,7 +968,7 @@ def main():
     log(f"tools: {', '.join(k for k, v in tools.items() if v)}; missing: "
         f"{', '.join(k for k, v in tools.items() if not v) or 'none'}")
     products = []
-    if "ours" in servers or "ours-metrics" in servers:
+    if any(s in servers for s in ("ours", "ours-metrics", "ours-inline")):
         products.append("bench-server")
     if "nio" in servers:
         products.append("nio-hello")

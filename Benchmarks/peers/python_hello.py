@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """Peer: Python's http.server with a hello handler equivalent to `bench-server hello`.
 
-    python_hello.py {hello,static} --port N [--bind ADDR] [--threading] [--directory DIR]
+    python_hello.py {hello,static,blocking} --port N [--bind ADDR] [--threading] [--directory DIR]
 
 hello:  GET (any path) -> 200, 13-byte "Hello, World!", Content-Length, HTTP/1.1 keep-alive.
         POST/PUT read the body as Content-Length frames it and answer the same.
 static: SimpleHTTPRequestHandler over --directory, HTTP/1.1.
+blocking: hello after 10 ms of blocking work (time.sleep(0.01)), as `bench-server blocking`.
 No access log; TCP_NODELAY on accepted sockets (disable_nagle_algorithm).
 """
 import argparse
 import functools
 import http.server
 import sys
+import time
 
 BODY = b"Hello, World!"
 
@@ -42,6 +44,12 @@ class HelloHandler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class BlockingHandler(HelloHandler):
+    def do_GET(self):
+        time.sleep(0.01)
+        self._hello()
+
+
 class StaticHandler(http.server.SimpleHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
@@ -52,7 +60,7 @@ class StaticHandler(http.server.SimpleHTTPRequestHandler):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["hello", "static"])
+    p.add_argument("mode", choices=["hello", "static", "blocking"])
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--bind", default="127.0.0.1")
     p.add_argument("--threading", action="store_true", help="ThreadingHTTPServer instead of HTTPServer")
@@ -60,6 +68,8 @@ def main():
     a = p.parse_args()
     if a.mode == "hello":
         handler = HelloHandler
+    elif a.mode == "blocking":
+        handler = BlockingHandler
     else:
         handler = functools.partial(StaticHandler, directory=a.directory)
     cls = http.server.ThreadingHTTPServer if a.threading else http.server.HTTPServer

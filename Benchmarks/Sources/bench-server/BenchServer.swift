@@ -7,7 +7,8 @@
 //   bench-server hello --port 8080 --threads 64     (hello on ThreadingHTTPServer's worker pool)
 //   bench-server blocking --port 8080 [--threads 64] (ThreadingHTTPServer; a 10 ms usleep per
 //                                                    request; --threads 0: HTTPServer, inline)
-//   bench-server async --port 8080                  (an async handler that awaits a 10 ms sleep)
+//   bench-server async --port 8080                  (an async handler that awaits a 10 ms sleep:
+//                                                    sleep(for:); async-task-sleep: Task.sleep)
 //   bench-server async-hello --port 8080            (an async handler that never suspends)
 //   bench-server sse --port 8080 [--interval 100] [--event-size 64]
 //                                                   (server-sent events broadcast to every GET)
@@ -25,10 +26,10 @@ struct BenchServer: ParsableCommand {
         abstract: "swift-http-server in benchmark modes: hello, echo, static.")
 
     enum Mode: String, ExpressibleByArgument, CaseIterable {
-        case hello, echo, `static`, blocking, async, asyncHello = "async-hello", sse
+        case hello, echo, `static`, blocking, async, asyncTaskSleep = "async-task-sleep", asyncHello = "async-hello", sse
     }
 
-    @Argument(help: "hello | echo | static | blocking | async | async-hello | sse") var mode: Mode
+    @Argument(help: "hello | echo | static | blocking | async | async-task-sleep | async-hello | sse") var mode: Mode
     @Option(help: "TCP port (0: any free port).") var port: Int = 8080
     @Option(help: "Address to bind.") var bind: String = "127.0.0.1"
     @Option(help: "Directory served in static mode.") var directory: String = "."
@@ -57,7 +58,8 @@ struct BenchServer: ParsableCommand {
             server = try makeServer(tls: tls, threads: threadCount, configuration: configuration) { HelloHandler() }
         case .blocking:
             server = try makeServer(tls: tls, threads: threadCount, configuration: configuration) { BlockingHandler() }
-        case .async:
+        case .async, .asyncTaskSleep:
+            AsyncSleepHandler.usesTaskSleep = mode == .asyncTaskSleep
             server = try makeServer(tls: tls, configuration: configuration) { AsyncSleepHandler() }
         case .asyncHello:
             server = try makeServer(tls: tls, configuration: configuration) { AsyncHelloHandler() }

@@ -19,12 +19,18 @@ final class BlockingHandler: BaseHTTPRequestHandler {
     override func logMessage(_ message: String) {}
 }
 
-/// `async` mode: an async handler that awaits a 10 ms sleep, then answers as `hello`.
+/// `async` mode: an async handler that awaits a 10 ms sleep (`sleep(for:)`, the reactor's timers;
+/// `async-task-sleep`: `Task.sleep`, the global executor's), then answers as `hello`.
 final class AsyncSleepHandler: AsyncHTTPRequestHandler {
+    nonisolated(unsafe) static var usesTaskSleep = false
     override var protocolVersion: String { "HTTP/1.1" }
 
     override func doGET() async throws {
-        try await Task.sleep(for: .milliseconds(10))
+        if Self.usesTaskSleep {
+            try await Task.sleep(for: .milliseconds(10))
+        } else {
+            try await sleep(for: .milliseconds(10))
+        }
         sendResponse(200)
         sendHeader("Content-Type", "text/plain")
         sendHeader("Content-Length", "13")

@@ -1,3 +1,5 @@
+import HTTPServerReactor
+
 /// A request handler written with Swift concurrency: its `doXXX()` methods are `async`.
 ///
 /// ```swift
@@ -50,6 +52,23 @@ open class AsyncHTTPRequestHandler: BaseHTTPRequestHandler {
         }
     }
 
+    /// Suspends for `duration` on the reactor's own timer heap, and resumes on the reactor with
+    /// no thread hop: `Task.sleep` works too, but on Linux its timers are the global executor's
+    /// (Dispatch), so each sleep costs a wake-up of a Dispatch thread and a hop back (measured in
+    /// docs/concurrency.md). Throws `CancellationError` if the task is cancelled (the client left).
+    public func sleep(for duration: Duration) async throws {
+        try Task.checkCancellation()
+        guard let context = connection?.context else { throw CancellationError() }
+        let sleeper = ReactorSleeper(clock: context.clock, executor: context.executor)
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                sleeper.start(continuation, after: duration)
+            }
+        } onCancel: {
+            sleeper.cancel()
+        }
+    }
+
     /// The async counterpart of `handleOneRequest()`: calls the `doXXX()` method for the
     /// request's command. The request has been read and parsed, body included.
     open func handleOneRequest() async throws {
@@ -90,5 +109,49 @@ open class AsyncHTTPRequestHandler: BaseHTTPRequestHandler {
     /// synchronous handler's does.
     open func doMethod(_ command: String) async throws {
         try (self as BaseHTTPRequestHandler).doMethod(command)
+    }
+}
+
+/// One `sleep(for:)`: a timer on the reactor that resumes the task inline when it fires. Used on
+/// the reactor only, except `cancel()`, which may come from any thread and posts to the reactor.
+private final class ReactorSleeper: @unchecked Sendable {
+    private let clock: TimerScheduler
+    private let executor: any ConnectionExecutor
+    private var continuation: CheckedContinuation<Void, any Error>?
+    private var timer: Timer?
+    private var isCancelled = false
+
+    init(clock: TimerScheduler, executor: any ConnectionExecutor) {
+        self.clock = clock
+        self.executor = executor
+    }
+
+    func start(_ continuation: CheckedContinuation<Void, any Error>, after duration: Duration) {
+        if isCancelled {
+            continuation.resume(throwing: CancellationError())
+            return
+        }
+        self.continuation = continuation
+        let timer = Timer { [self] in wake(nil) }
+        self.timer = timer
+        clock.arm(timer, at: clock.now.advanced(by: duration))
+    }
+
+    func cancel() {
+        executor.execute { [self] in
+            isCancelled = true
+            if let timer { clock.disarm(timer) }
+            wake(CancellationError())
+        }
+    }
+
+    /// On the reactor: resumes the task there and then, up to its next suspension.
+    private func wake(_ error: (any Error)?) {
+        guard let continuation else { return }
+        self.continuation = nil
+        timer = nil
+        executor.runningJobsInline {
+            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+        }
     }
 }

@@ -23,7 +23,7 @@ final class ConditionLock: @unchecked Sendable {
         return try body()
     }
 
-    /// Waits (the lock held, inside `withLock`) until `isDone` is true; woken by `broadcast()`.
+    /// Waits (the lock held, inside `withLock`) until `isDone` is true; woken by `broadcast()` or `signal()`.
     func wait(until isDone: () -> Bool) {
         while !isDone() { pthread_cond_wait(condition, mutex) }
     }
@@ -31,6 +31,11 @@ final class ConditionLock: @unchecked Sendable {
     /// Wakes every waiter; call inside `withLock`.
     func broadcast() {
         pthread_cond_broadcast(condition)
+    }
+
+    /// Wakes one waiter; call inside `withLock`.
+    func signal() {
+        pthread_cond_signal(condition)
     }
 }
 
@@ -60,7 +65,9 @@ final class WorkerPool: @unchecked Sendable {
     func submit(_ job: WorkItem) {
         let startsThreads = lock.withLock { () -> Bool in
             queue.append(job)
-            lock.broadcast()
+            // One job, one thread: waking every idle thread (64 by default) for it would cost
+            // each a wake-up and a turn at the lock.
+            lock.signal()
             guard !isStarted && !isStopping else { return false }
             isStarted = true
             return true

@@ -71,6 +71,15 @@ import Testing
                 wfile.write("part")
                 _ = try await Self.signal.wait()
                 throw CocoaError(.fileNoSuchFile)
+            case "/nap":
+                do {
+                    try await sleep(for: .seconds(1))
+                } catch {
+                    Self.tally.add("cancelled")
+                    throw error
+                }
+                Self.tally.add(pthread_equal(pthread_self(), Self.reactorThread!) != 0 ? "resumedOnReactor" : "resumedElsewhere")
+                reply("napped")
             case "/blocking":
                 let reactor = pthread_self()
                 let (worker, result) = try await blocking { (UInt(pthread_self()), 6 * 7) }
@@ -101,11 +110,12 @@ import Testing
 
     final class Harness {
         let server: HTTPServer
+        let clock = ManualClock()
         init() throws {
             Handler.signal = Signal()
             Handler.tally = Tally()
             Handler.reactorThread = pthread_self()
-            server = try HTTPServer(clock: ManualClock(), wallClock: { TestClient.defaultWallClock },
+            server = try HTTPServer(clock: clock, wallClock: { TestClient.defaultWallClock },
                                     logDestination: .discard, handlerFactory: { Handler() })
         }
         func connect() -> FakeTransport {
@@ -217,5 +227,30 @@ import Testing
         Handler.signal.fire("all")
         #expect(harness.run { transports.allSatisfy { Harness.responses($0).count == 1 } })
         #expect(transports.allSatisfy { Harness.responses($0).first?.bodyText == "waited all" })
+    }
+
+    @Test func sleepUsesTheReactorsTimersAndResumesInline() throws {
+        let harness = try Harness()
+        let transport = harness.connect()
+        transport.send("GET /nap HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(Harness.responses(transport).isEmpty)
+        harness.clock.advance(by: .milliseconds(999))
+        #expect(Harness.responses(transport).isEmpty)
+        harness.clock.advance(by: .milliseconds(1))
+        // Answered by the timer itself: nothing was posted, no other thread took part.
+        #expect(Harness.responses(transport).map(\.bodyText) == ["napped"])
+        #expect(Handler.tally["resumedOnReactor"] == 1)
+    }
+
+    @Test func aClientThatLeavesWakesASleepingHandlerWithCancellation() throws {
+        let harness = try Harness()
+        let transport = harness.connect()
+        transport.send("GET /nap HTTP/1.1\r\nHost: x\r\n\r\n")
+        transport.reset()
+        #expect(harness.run { Handler.tally["cancelled"] == 1 })
+        // The timer was disarmed: its deadline passing resumes nothing.
+        harness.clock.advance(by: .seconds(2))
+        #expect(Handler.tally["resumedOnReactor"] == 0)
+        #expect(Handler.tally["cancelled"] == 1)
     }
 }
