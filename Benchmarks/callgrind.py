@@ -59,7 +59,7 @@ def read_response(sock, buffer):
         buffer += chunk
 
 
-def measure(requests, toggle, keep_output=None):
+def measure(requests, toggle, keep_output=None, mode="hello"):
     """Runs the server under callgrind for `requests` keep-alive requests; returns Ir collected."""
     with tempfile.TemporaryDirectory() as scratch:
         out = keep_output or os.path.join(scratch, "callgrind.out")
@@ -70,7 +70,7 @@ def measure(requests, toggle, keep_output=None):
         # information (callgrind names functions from the symbol table).
         server_copy = os.path.join(scratch, "bench-server")
         subprocess.run(["objcopy", "--strip-debug", SERVER, server_copy], check=True)
-        command += [server_copy, "hello", "--port", "0"]
+        command += [server_copy] + mode.split() + ["--port", "0"]
         server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             line = server.stdout.readline()
@@ -99,6 +99,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--no-build", action="store_true", help="reuse Benchmarks/.build/release")
     parser.add_argument("--counts", type=int, nargs=2, default=[2000, 12000], metavar=("SMALL", "LARGE"))
+    parser.add_argument("--mode", default="hello",
+                        help="bench-server's mode and options, e.g. 'async-hello' or 'hello --threads 4' "
+                             "(worker threads count under 'process' only)")
     parser.add_argument("--annotate", action="store_true",
                         help="keep callgrind.out.connection in the current directory and print its top functions")
     args = parser.parse_args()
@@ -108,8 +111,8 @@ def main():
     results = {}
     for name, toggle in (("connection", True), ("process", False)):
         keep = os.path.abspath(f"callgrind.out.{name}") if args.annotate else None
-        low = measure(small, toggle)
-        high = measure(large, toggle, keep)
+        low = measure(small, toggle, mode=args.mode)
+        high = measure(large, toggle, keep, mode=args.mode)
         results[name] = (high - low) / (large - small)
         print(f"{name:<10} {results[name]:10.1f} instructions per keep-alive request "
               f"({low:,} Ir for {small:,}, {high:,} Ir for {large:,})", flush=True)

@@ -16,7 +16,7 @@ extension HTTPConnection {
         stream.connection = self
         if exchange.clientCloseWatcher == nil {
             // A client that half-closes will not read the stream: like nginx, take it as gone.
-            exchange.clientCloseWatcher = { [weak self] in self?.close() }
+            exchange.clientCloseWatcher = { [unowned self] in close() }
         }
     }
 

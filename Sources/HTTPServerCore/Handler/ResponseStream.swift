@@ -64,8 +64,9 @@ public final class ResponseStream: @unchecked Sendable {
 
     // The reactor's alone.
     /// The connection the stream writes to, once it is attached (at once on the reactor; when its
-    /// worker returns on a `ThreadingHTTPServer`).
-    weak var connection: HTTPConnection?
+    /// worker returns on a `ThreadingHTTPServer`). Strong until the response ends (`ended()`
+    /// clears it): a weak reference would slow every retain of the connection (a side table).
+    var connection: HTTPConnection?
 
     init(limit: Int, executor: (any ConnectionExecutor)?) {
         self.limit = max(1, limit)
