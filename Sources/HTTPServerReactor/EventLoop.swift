@@ -1,5 +1,5 @@
 import CHTTPServerReactor
-import Synchronization
+import Synchronization  // Atomic
 
 /// The single-threaded epoll reactor.
 ///
@@ -51,7 +51,9 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     private let wakeFD: Int32
     /// Set (on the loop thread) while `runningJobsInline` runs: a task enqueued then runs at once.
     var runsJobsInline = false
-    private let pending = Mutex<[@Sendable () -> Void]>([])
+    private let pendingLock = Lock()
+    /// Work for the loop thread, under `pendingLock`.
+    private var pending: [@Sendable () -> Void] = []
     private let loopThread = Atomic<UInt>(0)
 
     var acceptors: [ObjectIdentifier: Acceptor] = [:]
@@ -288,9 +290,9 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     /// Runs `work` on the loop thread soon. Safe from any thread (eventfd wake-up): a loop sleeping
     /// with no timers wakes at once. Work submitted before `run()` runs on its first wake-up.
     public func execute(_ work: @escaping @Sendable () -> Void) {
-        let wasEmpty = pending.withLock { queue in
-            queue.append(work)
-            return queue.count == 1
+        let wasEmpty = pendingLock.withLock {
+            pending.append(work)
+            return pending.count == 1
         }
         // Only the first item needs a wake-up: the loop drains the whole queue after reading the eventfd.
         if wasEmpty {
@@ -303,9 +305,9 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     func drainPending() {
         var counter: UInt64 = 0
         _ = CHTTPServerReactor.read(wakeFD, &counter, 8)
-        let batch = pending.withLock { queue in
-            let batch = queue
-            queue = []
+        let batch = pendingLock.withLock {
+            let batch = pending
+            pending = []
             return batch
         }
         for work in batch { work() }
