@@ -36,6 +36,7 @@ extension HTTPServerCommand {
                 }
             }
             tls = TLSConfiguration(certificateChainFile: tlsCert, privateKeyFile: tlsKey, password: password)
+            tls?.kernelTLS = tlsKernel
         }
 
         let factory: () -> BaseHTTPRequestHandler = cgi
