@@ -8,6 +8,7 @@ import Testing
     static let usageErrors: [([String], String)] = [
         (["--tls-key", "key.pem"], "--tls-key requires --tls-cert to be set"),
         (["--tls-password-file", "password.txt"], "--tls-password-file requires --tls-cert to be set"),
+        (["--tls-kernel"], "--tls-kernel requires --tls-cert to be set"),
         (["--tls-cert", "cert.pem", "--tls-password-file", "/nonexistent-password-file"],
          "Failed to read TLS password file: [Errno 2] No such file or directory: '/nonexistent-password-file'"),
     ]
