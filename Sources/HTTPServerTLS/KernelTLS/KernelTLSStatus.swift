@@ -48,4 +48,7 @@ public struct KernelTLSCounters: Equatable, Sendable {
     public var sendFileCalls = 0
     /// Bytes those calls sent.
     public var sendFileBytes = 0
+
+    /// All zero.
+    public init() {}
 }
