@@ -213,7 +213,8 @@ extension TLSTransport {
     }
 
     func finishShutdownIfFlushed() {
-        guard isShutdownRequested, !isLowerShutDown, state != .closed, !isCloseNotifyOwed else { return }
+        guard isShutdownRequested, !isLowerShutDown, state != .closed else { return }
+        if case .kernel(isCloseNotifyOwed: true) = kernelTLS { return }
         guard pendingOutputOffset >= pendingOutput.count else {
             lower.awaitWritable()
             return
@@ -228,7 +229,7 @@ extension TLSTransport {
     public func outputEndsStream() {
         switch kernelTLS {
         case .userSpace: lower.outputEndsStream()
-        case .pending: isOutputEndDeferred = true
+        case .pending(let candidate): candidate.isOutputEndDeferred = true
         case .kernel: break
         }
     }

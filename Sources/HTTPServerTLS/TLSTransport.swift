@@ -64,13 +64,10 @@ public final class TLSTransport: Transport, TransportDelegate {
     enum KernelTLSState {
         case userSpace(KernelTLSFallback)
         case pending(KernelTLSCandidate)
-        case kernel
+        /// `isCloseNotifyOwed`: the close_notify record waits for the socket to take it.
+        case kernel(isCloseNotifyOwed: Bool)
     }
     var kernelTLS: KernelTLSState
-    /// `outputEndsStream()` came while kernel TLS was pending: passed on if it falls back.
-    var isOutputEndDeferred = false
-    /// Kernel TLS: the close_notify record waits for the socket to take it.
-    var isCloseNotifyOwed = false
 
     /// The owner that receives the decrypted bytes; held strongly until `close()` (setting it after
     /// `close()` does nothing).
@@ -210,7 +207,7 @@ public final class TLSTransport: Transport, TransportDelegate {
             transportFailed(error)
             return
         }
-        if isCloseNotifyOwed, !sendKernelCloseNotify() { return }
+        if case .kernel(isCloseNotifyOwed: true) = kernelTLS, !sendKernelCloseNotify() { return }
         finishShutdownIfFlushed()
         if isAwaitingWritable {
             isAwaitingWritable = false

@@ -149,6 +149,52 @@ import Testing
         #expect(again.read().bytes == answer)
     }
 
+    /// A key share for a group the server lacks: a HelloRetryRequest, a second ClientHello, then
+    /// the flight; the count still starts at the application secret.
+    @Test func helloRetryRequestThenSwitch() throws {
+        let c = Self.cases[0]
+        let f = try Self.fixture(c)
+        let client = MemoryTLSClient(caFile: f.certificates.caFile, maxVersion: TLS1_3_VERSION)
+        let groups: StaticString = "X448:P-256"
+        _ = SSL_ctrl(client.ssl, SSL_CTRL_SET_GROUPS_LIST, 0, UnsafeMutableRawPointer(mutating: groups.utf8Start))
+        pump(client, f.lower)
+        #expect(client.handshake())
+        _ = client.read()
+        let answer = Array("HTTP/1.1 200 OK\r\n\r\n".utf8)
+        _ = try answer.withUnsafeBytes { try f.tls.write($0) }
+        #expect(f.tls.kernelTLSStatus == .kernel)
+        client.feed(f.lower.takeWritten())
+        #expect(client.read().bytes == answer)
+    }
+
+    @Test func backpressureIsTheSocketsAfterTheSwitch() throws {
+        let c = Self.cases[3]
+        let f = try Self.fixture(c)
+        let client = Self.client(f, c)
+        _ = client.read()
+        let first = Array("HTTP/1.1 200 OK\r\nContent-Length: 40000\r\n\r\n".utf8)
+        _ = try first.withUnsafeBytes { try f.tls.write($0) }
+        #expect(f.tls.kernelTLSStatus == .kernel)
+        var body: [UInt8] = []
+        for i in 0..<40_000 { body.append(UInt8(i % 253)) }
+        f.lower.window = 10_000
+        var sent = 0
+        while sent < body.count {
+            let result = try body[sent...].withUnsafeBytes { try f.tls.write($0) }
+            guard case .processed(let n) = result else {
+                let before = f.delegate.writableCount
+                f.tls.awaitWritable()
+                f.lower.grant(10_000)
+                #expect(f.delegate.writableCount == before + 1)
+                continue
+            }
+            sent += n
+        }
+        #expect(f.delegate.writableCount == 3)
+        client.feed(f.lower.takeWritten())
+        #expect(client.read().bytes == first + body)
+    }
+
     @Test func keyUpdateThatAsksForOneClosesAfterTheSwitch() throws {
         let c = Self.cases[0]
         let f = try Self.fixture(c)

@@ -11,6 +11,9 @@ final class KernelTLSCandidate {
     private(set) var applicationEpochStart: Int?
     /// Why the switch cannot happen, once that is known.
     var disqualification: KernelTLSFallback?
+    /// `outputEndsStream()` came: passed on to the socket if the connection falls back (under kernel
+    /// TLS it is not).
+    var isOutputEndDeferred = false
 
     /// OpenSSL logs the server's application secret when it switches its write keys, after it has
     /// written (and flushed) its Finished: the records written so far are under the handshake keys.

@@ -66,16 +66,17 @@ extension TLSTransport {
                 fallBack(.setsockoptFailed(error.errno))
                 return
             }
-            kernelTLS = .kernel
+            kernelTLS = .kernel(isCloseNotifyOwed: false)
             context.kernelTLSCounters.connections += 1
         }
     }
 
     func fallBack(_ reason: KernelTLSFallback) {
-        if case .pending(let candidate) = kernelTLS { candidate.wipe() }
+        guard case .pending(let candidate) = kernelTLS else { return }
+        candidate.wipe()
         kernelTLS = .userSpace(reason)
         context.kernelTLSCounters.fallbacks += 1
-        if isOutputEndDeferred { lower.outputEndsStream() }
+        if candidate.isOutputEndDeferred { lower.outputEndsStream() }
     }
 
     static func tls12Secrets(of ssl: OpaquePointer) -> KernelTLSCandidate.TLS12Secrets? {
@@ -130,10 +131,10 @@ extension TLSTransport {
             try? socket.sendRecord(contentType: 21, bytes)
         }
         guard result == .wouldBlock, waiting else {
-            isCloseNotifyOwed = false
+            kernelTLS = .kernel(isCloseNotifyOwed: false)
             return true
         }
-        isCloseNotifyOwed = true
+        kernelTLS = .kernel(isCloseNotifyOwed: true)
         lower.awaitWritable()
         return false
     }
