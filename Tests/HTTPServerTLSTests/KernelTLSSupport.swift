@@ -8,19 +8,16 @@ import HTTPServerReactor
 /// (RFC 8446 §5.2–5.3 for TLS 1.3; RFC 5288 §3 and RFC 7905 §2 for TLS 1.2), as the kernel's
 /// `tls_sw` does. An OpenSSL client that can read those records proves the keys and the count.
 final class KernelMemoryTransport: MemoryTransport, KernelTLSCapable {
-    private(set) var info: KernelTLSCryptoInfo?
+    var info: KernelTLSCryptoInfo? { sealer?.info }
+    private var sealer: KernelRecordSealer?
     /// errno for `enableKernelTLS` to fail with.
     var failure: Int32?
-    private var sequence: UInt64 = 0
-    private var explicitNonce: UInt64 = 0
     private(set) var sendFileCalls = 0
     private(set) var controlRecords: [(type: UInt8, bytes: [UInt8])] = []
 
     func enableKernelTLS(_ info: KernelTLSCryptoInfo) throws(SystemError) {
         if let failure { throw SystemError(call: "setsockopt(TLS_TX)", errno: failure) }
-        self.info = info
-        sequence = info.recordSequence
-        explicitNonce = info.iv.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+        sealer = KernelRecordSealer(info)
     }
 
     override func write(_ bytes: UnsafeRawBufferPointer) throws(SystemError) -> IOResult {
@@ -35,7 +32,7 @@ final class KernelMemoryTransport: MemoryTransport, KernelTLSCapable {
         var offset = 0
         while offset < count {
             let take = min(16_384, count - offset)
-            written += seal(type: 23, Array(bytes[offset..<offset + take]))
+            written += sealer!.seal(type: 23, Array(bytes[offset..<offset + take]))
             offset += take
         }
         return .processed(count)
@@ -73,13 +70,28 @@ final class KernelMemoryTransport: MemoryTransport, KernelTLSCapable {
         guard info != nil else { throw SystemError(call: "sendmsg", errno: EIO) }
         if window == 0 { return .wouldBlock }
         controlRecords.append((contentType, Array(bytes)))
-        written += seal(type: contentType, Array(bytes))
+        written += sealer!.seal(type: contentType, Array(bytes))
         return .processed(bytes.count)
+    }
+}
+
+/// Seals records as Linux's kernel TLS (`tls_sw`) does from a crypto_info: TLS 1.3 nonces are the
+/// IV (salt, then iv) with the sequence number XORed into its end, and the inner plaintext ends
+/// with the real content type under an outer type 23; TLS 1.2 AES-GCM sends an explicit nonce that
+/// starts at `iv` and counts up, ChaCha20-Poly1305 XORs the sequence number into `iv`.
+struct KernelRecordSealer {
+    let info: KernelTLSCryptoInfo
+    private var sequence: UInt64
+    private var explicitNonce: UInt64
+
+    init(_ info: KernelTLSCryptoInfo) {
+        self.info = info
+        sequence = info.recordSequence
+        explicitNonce = info.iv.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 
     /// One record, as the kernel would write it.
-    private func seal(type: UInt8, _ plaintext: [UInt8]) -> [UInt8] {
-        guard let info else { return [] }
+    mutating func seal(type: UInt8, _ plaintext: [UInt8]) -> [UInt8] {
         defer { sequence += 1 }
         var sequenceBytes: [UInt8] = []
         withUnsafeBytes(of: sequence.bigEndian) { sequenceBytes += $0 }
