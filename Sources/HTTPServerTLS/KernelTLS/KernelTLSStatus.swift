@@ -1,5 +1,3 @@
-import HTTPServerReactor
-
 /// Whether a TLS connection's output is encrypted by the kernel (Linux kernel TLS) or in user space,
 /// and why.
 public enum KernelTLSStatus: Equatable, Sendable {
@@ -36,19 +34,4 @@ public enum KernelTLSFallback: Equatable, Sendable {
     case outputAfterHandshake
     /// `setsockopt` (TCP_ULP or TLS_TX) failed with this errno.
     case setsockoptFailed(Int32)
-}
-
-/// How many connections of a context went to kernel TLS, and what their files cost.
-public struct KernelTLSCounters: Equatable, Sendable {
-    /// Connections whose output the kernel took over.
-    public var connections = 0
-    /// Connections that were candidates and stayed in user space.
-    public var fallbacks = 0
-    /// `sendFile` calls passed to the socket's `sendfile` under kernel TLS.
-    public var sendFileCalls = 0
-    /// Bytes those calls sent.
-    public var sendFileBytes = 0
-
-    /// All zero.
-    public init() {}
 }
