@@ -1,11 +1,14 @@
 // The system's OpenSSL 3 (libssl-dev), and functions for what OpenSSL spells as macros, which
-// Swift cannot call. Header-only: every helper is `static inline`.
+// Swift cannot call, and for the key derivations kernel TLS needs. Header-only: every helper is
+// `static inline`.
 #ifndef C_HTTP_SERVER_OPENSSL_H
 #define C_HTTP_SERVER_OPENSSL_H
 
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/opensslv.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -52,6 +55,49 @@ static inline long chso_bio_get_ktls_send(BIO *bio) {
     (void)bio;
     return 0;
 #endif
+}
+
+/// HKDF-Expand (RFC 5869 §2.3) with `digest` ("SHA256", "SHA384"): `outLength` bytes from the
+/// pseudorandom key `prk` and `info`. 1 on success. (OpenSSL 3's KDF parameters are an array of
+/// OSSL_PARAM built by functions, simpler to write in C.)
+static inline int chso_hkdf_expand(const char *digest, const unsigned char *prk, size_t prkLength,
+                                   const unsigned char *info, size_t infoLength,
+                                   unsigned char *out, size_t outLength) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
+    if (kdf == NULL) return 0;
+    EVP_KDF_CTX *context = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (context == NULL) return 0;
+    int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+    OSSL_PARAM params[5];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
+    params[1] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)prk, prkLength);
+    params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, infoLength);
+    params[4] = OSSL_PARAM_construct_end();
+    int ok = EVP_KDF_derive(context, out, outLength, params);
+    EVP_KDF_CTX_free(context);
+    return ok;
+}
+
+/// The TLS 1.2 PRF (RFC 5246 §5) with `digest`: `outLength` bytes from `secret` and `seed` (the
+/// label's bytes, then the seed proper). 1 on success.
+static inline int chso_tls12_prf(const char *digest, const unsigned char *secret, size_t secretLength,
+                                 const unsigned char *seed, size_t seedLength,
+                                 unsigned char *out, size_t outLength) {
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_TLS1_PRF, NULL);
+    if (kdf == NULL) return 0;
+    EVP_KDF_CTX *context = EVP_KDF_CTX_new(kdf);
+    EVP_KDF_free(kdf);
+    if (context == NULL) return 0;
+    OSSL_PARAM params[4];
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)digest, 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, (void *)secret, secretLength);
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, (void *)seed, seedLength);
+    params[3] = OSSL_PARAM_construct_end();
+    int ok = EVP_KDF_derive(context, out, outLength, params);
+    EVP_KDF_CTX_free(context);
+    return ok;
 }
 
 #endif

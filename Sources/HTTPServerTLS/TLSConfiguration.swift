@@ -25,6 +25,12 @@ public struct TLSConfiguration: Sendable {
         + "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
     /// Key exchange groups.
     public var groups = "X25519:P-256:P-384"
+    /// Linux kernel TLS for output where the kernel offers it (`tls` in
+    /// /proc/sys/net/ipv4/tcp_available_ulp): after the handshake the kernel encrypts what is
+    /// written, and files leave with `sendfile`; reading stays in OpenSSL. Suites with AES-GCM or
+    /// ChaCha20-Poly1305, TLS 1.2 and 1.3; any other connection stays in user space. Off by
+    /// default: see docs/tls.md for where it has been exercised.
+    public var kernelTLS = false
     /// Python's `load_cert_chain(certfile, keyfile, password)` arguments, with ALPN offering
     /// `http/1.1`; the other options take the defaults above.
     public init(certificateChainFile: String, privateKeyFile: String? = nil, password: String? = nil,

@@ -25,13 +25,25 @@ public final class TLSContext {
     public var onFailure: ((TLSTransport, String) -> Void)?
     /// The custom BIO method through which OpenSSL reads and writes (see `TLSTransport+BIO`).
     let bioMethod: OpaquePointer
+    /// Why connections stay in user space, when kernel TLS is off or not offered; nil when they may
+    /// switch (see `TLSTransport+KernelTLS`).
+    public let kernelTLSFallback: KernelTLSFallback?
+    /// Connections that went to kernel TLS, and the files they sent.
+    public internal(set) var kernelTLSCounters = KernelTLSCounters()
 
     /// The largest TLS record's plaintext: one SSL_write at most this much.
     static let recordSize = 16_384
 
     /// Loads the certificate chain and key; throws with OpenSSL's reasons when they do not load or
     /// do not match.
-    public init(configuration: TLSConfiguration, scheduler: TimerScheduler) throws(TLSError) {
+    public convenience init(configuration: TLSConfiguration, scheduler: TimerScheduler) throws(TLSError) {
+        try self.init(configuration: configuration, scheduler: scheduler,
+                      kernelOffersTLS: configuration.kernelTLS && Self.kernelOffersTLS)
+    }
+
+    /// `kernelOffersTLS` stands for the kernel's answer (tests decide it).
+    init(configuration: TLSConfiguration, scheduler: TimerScheduler, kernelOffersTLS: Bool) throws(TLSError) {
+        kernelTLSFallback = configuration.kernelTLS ? (kernelOffersTLS ? nil : .kernelLacksTLS) : .disabled
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw TLSError(Self.errorQueue("SSL_CTX_new")) }
         self.context = context
         self.configuration = configuration
@@ -82,6 +94,16 @@ public final class TLSContext {
         // Resumption by tickets (stateless), no session cache: nothing grows with past clients.
         _ = chso_ctx_set_session_cache_mode(context, Int(SSL_SESS_CACHE_OFF))
         try loadCertificate()
+        if kernelTLSFallback == nil {
+            // The TLS 1.3 application secret for kernel TLS. Only here: OpenSSL formats every
+            // secret of every handshake as text for this callback.
+            SSL_CTX_set_keylog_callback(context) { ssl, line in
+                guard let ssl, let line, let bio = SSL_get_rbio(ssl), let data = BIO_get_data(bio) else { return }
+                let transport = Unmanaged<TLSTransport>.fromOpaque(data).takeUnretainedValue()
+                let bytes = UnsafeRawPointer(line).assumingMemoryBound(to: UInt8.self)
+                transport.keyLogged(UnsafeBufferPointer(start: bytes, count: strlen(line)))
+            }
+        }
         if alpnCount > 0 {
             SSL_CTX_set_alpn_select_cb(context, { _, out, outLength, clientList, clientLength, argument in
                 guard let argument, let out, let outLength, let clientList else { return SSL_TLSEXT_ERR_NOACK }

@@ -29,6 +29,9 @@ extension TLSTransport {
             context.reserveCiphertext(count)
             (context.ciphertext + context.ciphertextCount).copyMemory(from: buffer, byteCount: count)
             context.ciphertextCount += count
+            if case .pending(let candidate) = transport.kernelTLS {
+                candidate.counter.consume(UnsafeRawBufferPointer(start: buffer, count: count))
+            }
             return length
         }
         BIO_meth_set_ctrl(method) { _, command, _, _ in

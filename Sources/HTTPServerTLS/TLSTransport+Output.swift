@@ -15,6 +15,8 @@ extension TLSTransport {
         try checkWritable("SSL_write")
         if bytes.isEmpty { return .processed(0) }
         guard try flushPendingOutput() else { return .wouldBlock }
+        if case .pending(let candidate) = kernelTLS { takeKernelTLS(candidate) }
+        if isKernelTLS { return try lower.write(bytes) }
         let count = min(bytes.count, TLSContext.recordSize)
         return try encrypt(UnsafeRawBufferPointer(rebasing: bytes[..<count]))
     }
@@ -24,6 +26,8 @@ extension TLSTransport {
     public func write(vectored buffers: UnsafeBufferPointer<UnsafeRawBufferPointer>) throws(SystemError) -> IOResult {
         try checkWritable("SSL_write")
         guard try flushPendingOutput() else { return .wouldBlock }
+        if case .pending(let candidate) = kernelTLS { takeKernelTLS(candidate) }
+        if isKernelTLS { return try lower.write(vectored: buffers) }
         let scratch = context.plaintext
         var count = 0
         for buffer in buffers where !buffer.isEmpty {
@@ -36,13 +40,23 @@ extension TLSTransport {
         return try encrypt(UnsafeRawBufferPointer(start: scratch.baseAddress, count: count))
     }
 
-    /// Without kernel TLS a file cannot be sent by the kernel: up to one record of it is read into the
-    /// context's buffer (pread) and encrypted, with the same backpressure as any write.
-    /// `.processed(0)` for a non-empty range means the file ended before the range did.
+    /// Under kernel TLS the socket's `sendfile`. Without it a file cannot be sent by the kernel: up
+    /// to one record of it is read into the context's buffer (pread) and encrypted, with the same
+    /// backpressure as any write. `.processed(0)` for a non-empty range means the file ended before
+    /// the range did.
     public func sendFile(_ file: borrowing FileDescriptor, range: Range<Int>) throws(SystemError) -> IOResult {
         try checkWritable("SSL_write")
         if range.isEmpty { return .processed(0) }
         guard try flushPendingOutput() else { return .wouldBlock }
+        if case .pending(let candidate) = kernelTLS { takeKernelTLS(candidate) }
+        if isKernelTLS {
+            let result = try lower.sendFile(file, range: range)
+            if case .processed(let count) = result {
+                context.kernelTLSCounters.sendFileCalls += 1
+                context.kernelTLSCounters.sendFileBytes += count
+            }
+            return result
+        }
         let scratch = context.plaintext
         let want = min(range.count, scratch.count)
         let input = file.rawValue
@@ -87,6 +101,13 @@ extension TLSTransport {
         let count = context.ciphertextCount
         guard count > 0 else { return }
         context.ciphertextCount = 0
+        if isKernelTLS {
+            // What follows the kernel's records must be encrypted by the kernel: OpenSSL's record
+            // (a KeyUpdate's answer, an alert) cannot be sent. Dropped, and the connection closes.
+            let reason = "OpenSSL wrote a record after kernel TLS took over the output (a KeyUpdate or an alert)"
+            context.onFailure?(self, reason)
+            throw SystemError(call: "SSL_write", errno: EPROTO, detail: reason)
+        }
         let produced = UnsafeRawBufferPointer(start: context.ciphertext, count: count)
         if pendingOutputOffset < pendingOutput.count {
             pendingOutput.append(contentsOf: produced)
@@ -181,7 +202,9 @@ extension TLSTransport {
     public func shutdownWrite() {
         guard state != .closed, !isShutdownRequested else { return }
         isShutdownRequested = true
-        if state == .established, let ssl {
+        if state == .established, isKernelTLS {
+            _ = sendKernelCloseNotify()
+        } else if state == .established, let ssl {
             _ = SSL_shutdown(ssl)
             ERR_clear_error()
             flushAfterOperation()
@@ -191,6 +214,7 @@ extension TLSTransport {
 
     func finishShutdownIfFlushed() {
         guard isShutdownRequested, !isLowerShutDown, state != .closed else { return }
+        if case .kernel(isCloseNotifyOwed: true) = kernelTLS { return }
         guard pendingOutputOffset >= pendingOutput.count else {
             lower.awaitWritable()
             return
@@ -200,8 +224,14 @@ extension TLSTransport {
     }
 
     /// Passes the promise on to the lower transport, which then holds back its last partial segment.
+    /// Under kernel TLS not passed on: with MSG_MORE the kernel would hold its last record open
+    /// until more came. While kernel TLS is pending, passed on only if it falls back.
     public func outputEndsStream() {
-        lower.outputEndsStream()
+        switch kernelTLS {
+        case .userSpace: lower.outputEndsStream()
+        case .pending(let candidate): candidate.isOutputEndDeferred = true
+        case .kernel: break
+        }
     }
 
     /// Sends close_notify if it was not sent (best effort: what the socket takes at once), frees
@@ -216,7 +246,13 @@ extension TLSTransport {
         timer = nil
         resumeTimer = nil
         if let ssl {
-            if wasEstablished && !isShutdownRequested && !isEndDelivered && pendingOutputOffset >= pendingOutput.count {
+            if case .pending(let candidate) = kernelTLS { candidate.wipe() }
+            let owesCloseNotify = wasEstablished && !isShutdownRequested && !isEndDelivered
+                && pendingOutputOffset >= pendingOutput.count
+            if owesCloseNotify && isKernelTLS {
+                isShutdownRequested = true
+                _ = sendKernelCloseNotify(waiting: false)
+            } else if owesCloseNotify {
                 isShutdownRequested = true
                 _ = SSL_shutdown(ssl)
                 if context.ciphertextCount > 0 {

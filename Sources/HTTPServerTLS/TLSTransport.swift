@@ -12,6 +12,10 @@ import HTTPServerReactor
 /// as bytes arrive, and has its own timeout. An idle connection holds no buffer of its own, and
 /// OpenSSL releases its record buffers (`SSL_MODE_RELEASE_BUFFERS`).
 ///
+/// With `TLSConfiguration.kernelTLS`, where Linux offers kernel TLS, the output of a connection over
+/// a socket goes to the kernel at its first write after the handshake: plaintext is written to the
+/// socket and files leave with `sendfile` (`TLSTransport+KernelTLS`).
+///
 /// Before the handshake, a first byte that is not a TLS handshake record (0x16) is not passed to
 /// OpenSSL: an uppercase letter (a plaintext request line) is answered with
 /// `TLSConfiguration.plaintextResponse`, anything else closes the connection.
@@ -56,6 +60,15 @@ public final class TLSTransport: Transport, TransportDelegate {
     var timer: Timer?
     var resumeTimer: Timer?
 
+    /// Who encrypts the output (see `TLSTransport+KernelTLS`).
+    enum KernelTLSState {
+        case userSpace(KernelTLSFallback)
+        case pending(KernelTLSCandidate)
+        /// `isCloseNotifyOwed`: the close_notify record waits for the socket to take it.
+        case kernel(isCloseNotifyOwed: Bool)
+    }
+    var kernelTLS: KernelTLSState
+
     /// The owner that receives the decrypted bytes; held strongly until `close()` (setting it after
     /// `close()` does nothing).
     public var delegate: TransportDelegate? {
@@ -71,6 +84,13 @@ public final class TLSTransport: Transport, TransportDelegate {
     public init(over lower: Transport, context: TLSContext) throws(TLSError) {
         self.lower = lower
         self.context = context
+        if let reason = context.kernelTLSFallback {
+            kernelTLS = .userSpace(reason)
+        } else if lower is KernelTLSCapable {
+            kernelTLS = .pending(KernelTLSCandidate())
+        } else {
+            kernelTLS = .userSpace(.notASocket)
+        }
         guard let ssl = SSL_new(context.context) else { throw TLSError(TLSContext.errorQueue("SSL_new")) }
         guard let bio = BIO_new(context.bioMethod) else {
             SSL_free(ssl)
@@ -187,6 +207,7 @@ public final class TLSTransport: Transport, TransportDelegate {
             transportFailed(error)
             return
         }
+        if case .kernel(isCloseNotifyOwed: true) = kernelTLS, !sendKernelCloseNotify() { return }
         finishShutdownIfFlushed()
         if isAwaitingWritable {
             isAwaitingWritable = false
@@ -218,6 +239,7 @@ public final class TLSTransport: Transport, TransportDelegate {
         if state == .handshaking {
             guard let ssl else { return }
             let result = SSL_do_handshake(ssl)
+            if case .pending(let candidate) = kernelTLS { candidate.handshakeStepEnded() }
             if result != 1 {
                 let error = SSL_get_error(ssl, result)
                 if error == SSL_ERROR_WANT_READ {
@@ -250,7 +272,7 @@ public final class TLSTransport: Transport, TransportDelegate {
                 continue
             }
             let error = SSL_get_error(ssl, count)
-            flushAfterOperation()
+            flushAfterRead()
             guard state == .established else { return }
             switch error {
             case SSL_ERROR_WANT_READ:
@@ -269,7 +291,7 @@ public final class TLSTransport: Transport, TransportDelegate {
             }
             return
         }
-        if state == .established, !isReadingPaused { flushAfterOperation() }
+        if state == .established, !isReadingPaused { flushAfterRead() }
     }
 
     func deliverEnd() {

@@ -80,6 +80,10 @@ struct HTTPServerCommand: ParsableCommand {
             help: ArgumentHelp("Read the password of the TLS key from this file.", valueName: "PATH"))
     var tlsPasswordFile: String?
 
+    @Flag(name: .customLong("tls-kernel"),
+          help: "Hand HTTPS output to Linux kernel TLS where the kernel offers it (files leave with sendfile).")
+    var tlsKernel = false
+
     /// The port as a number, once validated.
     var portNumber: Int { Int(port) ?? 8000 }
 
@@ -111,6 +115,9 @@ struct HTTPServerCommand: ParsableCommand {
         }
         if tlsCert == nil, tlsPasswordFile != nil {
             throw ValidationError("--tls-password-file requires --tls-cert to be set")
+        }
+        if tlsCert == nil, tlsKernel {
+            throw ValidationError("--tls-kernel requires --tls-cert to be set")
         }
         if let tlsPasswordFile, case .failure(let reason) = Self.readPasswordFile(tlsPasswordFile) {
             throw ValidationError("Failed to read TLS password file: \(reason)")

@@ -36,6 +36,7 @@ extension HTTPServerCommand {
                 }
             }
             tls = TLSConfiguration(certificateChainFile: tlsCert, privateKeyFile: tlsKey, password: password)
+            tls?.kernelTLS = tlsKernel
         }
 
         let factory: () -> BaseHTTPRequestHandler = cgi
@@ -88,6 +89,10 @@ extension HTTPServerCommand {
         let scheme = tls == nil ? "HTTP" : "HTTPS"
         let banner = "Serving \(scheme) on \(host) port \(server.serverPort) "
             + "(\(scheme.lowercased())://\(urlHost):\(server.serverPort)/) ...\n"
+        if tls?.kernelTLS == true, (server as? HTTPSServer)?.tlsContext?.kernelTLSFallback == .kernelLacksTLS {
+            Self.writeError("http-server: --tls-kernel: this kernel does not offer kernel TLS ('tls' is not in "
+                            + "/proc/sys/net/ipv4/tcp_available_ulp): HTTPS output is encrypted in user space\n")
+        }
         Self.writeOut(banner)   // after the signal handlers: a banner means ready
 
         do {
@@ -132,6 +137,11 @@ extension HTTPServerCommand {
     static func writeOut(_ text: String) {
         var text = text
         text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+    }
+
+    static func writeError(_ text: String) {
+        var text = text
+        text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 }
 

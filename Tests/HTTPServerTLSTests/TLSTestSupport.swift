@@ -5,7 +5,7 @@ import HTTPServerReactor
 
 /// The transport under a `TLSTransport` in these tests: bytes written go into `written` (at most
 /// `window` of them before a write would block), input is pushed with `deliver`.
-final class MemoryTransport: Transport {
+class MemoryTransport: Transport {
     var delegate: TransportDelegate?
     var written: [UInt8] = []
     /// Bytes the peer will still take; nil: any number.

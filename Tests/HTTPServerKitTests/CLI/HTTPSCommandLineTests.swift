@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import HTTPServerTLS
 import Testing
 
 /// `http-server --tls-cert/--tls-key/--tls-password-file`: Python 3.14's rules and messages, the
@@ -8,6 +9,7 @@ import Testing
     static let usageErrors: [([String], String)] = [
         (["--tls-key", "key.pem"], "--tls-key requires --tls-cert to be set"),
         (["--tls-password-file", "password.txt"], "--tls-password-file requires --tls-cert to be set"),
+        (["--tls-kernel"], "--tls-kernel requires --tls-cert to be set"),
         (["--tls-cert", "cert.pem", "--tls-password-file", "/nonexistent-password-file"],
          "Failed to read TLS password file: [Errno 2] No such file or directory: '/nonexistent-password-file'"),
     ]
@@ -72,9 +74,30 @@ import Testing
         #expect(outcome.stdout == "200", "\(outcome.stderr)")
     }
 
+    /// Where the kernel lacks kernel TLS (this project's machine) the server says so once and
+    /// serves in user space; elsewhere it just serves.
+    @Test(.enabled(if: Tool.exists("curl"), "curl is not installed"))
+    func tlsKernelServesAndSaysWhenTheKernelLacksIt() throws {
+        let certificates = try TestCertificates.shared.get()
+        let root = certificates.directory + "/kernel-\(UInt32.random(in: 0...UInt32.max))"
+        mkdir(root, 0o755)
+        let content = String(repeating: "kernel TLS\n", count: 10_000)
+        try content.write(toFile: root + "/file.txt", atomically: true, encoding: .utf8)
+        let server = try SimpleServerProcess.startSwift([
+            "-b", "127.0.0.1", "0", "-d", root, "--tls-cert", certificates.certificateFile,
+            "--tls-key", certificates.keyFile, "--tls-kernel"])
+        #expect(server.banner == "Serving HTTPS on 127.0.0.1 port \(server.port) (https://127.0.0.1:\(server.port)/) ...\n")
+        let outcome = try Tool.run(["curl", "-sS", "--cacert", certificates.caFile,
+                                    "https://localhost:\(server.port)/file.txt"])
+        server.stop()
+        #expect(outcome.stdout == content, "\(outcome.stderr)")
+        let errors = String(decoding: server.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(errors.contains("this kernel does not offer kernel TLS") == !TLSContext.kernelOffersTLS, "\(errors)")
+    }
+
     @Test func helpListsTheTLSOptions() throws {
         let outcome = try CLITests.run(["--help"])
-        for text in ["--tls-cert <PATH>", "--tls-key <PATH>", "--tls-password-file <PATH>"] {
+        for text in ["--tls-cert <PATH>", "--tls-key <PATH>", "--tls-password-file <PATH>", "--tls-kernel"] {
             #expect(outcome.stdout.contains(text), "\(text)")
         }
     }
