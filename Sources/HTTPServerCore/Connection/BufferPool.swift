@@ -57,13 +57,16 @@ final class BufferPool {
         if shelves.chunks.count < maxBuffers { shelves.chunks.append(chunk) }
     }
 
-    /// Returns `buffer`'s storage to the pool (or frees it when too large) and leaves `buffer` empty
+    /// Returns `buffer`'s storage to the pool (or frees it when too large or too small) and leaves `buffer` empty
     /// without capacity.
     @inline(__always)  // so that the caller's access to `buffer` spans no call
     func give(_ buffer: inout [UInt8]) {
         var taken: [UInt8] = []
         swap(&taken, &buffer)
-        guard taken.capacity > 0, taken.capacity <= maxRetainedCapacity, shelves.buffers.count < maxBuffers else { return }
+        // A buffer smaller than the pool's (a deferred response's saved head) is not kept: it
+        // would grow, reallocating, in whoever took it next.
+        guard taken.capacity >= bufferCapacity, taken.capacity <= maxRetainedCapacity,
+              shelves.buffers.count < maxBuffers else { return }
         taken.removeAll(keepingCapacity: true)
         shelves.buffers.append(taken)
     }

@@ -173,10 +173,19 @@ extension HTTPConnection {
         flushOutput()
     }
 
-    /// Copies the head so that its ranges stay valid after the read buffer is reused.
+    /// Copies the head so that its ranges stay valid after the read buffer is reused: into a
+    /// pooled buffer while the request is being read or handled (no allocation per request), and
+    /// into one of its own size while a deferred response waits (a stream, a CGI script, an async
+    /// handler that suspended: thousands may wait at once, and a pooled 4 KiB buffer each would be
+    /// most of their memory).
     func saveHead() {
         guard case .inReadBuffer(let head) = exchange.head else { return }
         let length = exchange.headLength
+        if exchange.savedHead.capacity == 0 && machine.isAwaitingDeferredResponse {
+            exchange.savedHead = Array(UnsafeRawBufferPointer(rebasing: head[0..<min(length, head.count)]))
+            exchange.head = .saved
+            return
+        }
         if exchange.savedHead.capacity == 0 { exchange.savedHead = pool.take() }
         exchange.savedHead.removeAll(keepingCapacity: true)
         exchange.savedHead.append(contentsOf: UnsafeRawBufferPointer(rebasing: head[0..<min(length, head.count)]))
