@@ -59,8 +59,37 @@ def read_response(sock, buffer):
         buffer += chunk
 
 
-def measure(requests, toggle, keep_output=None, mode="hello"):
-    """Runs the server under callgrind for `requests` keep-alive requests; returns Ir collected."""
+def malloc_calls(path):
+    """Calls to malloc (and calloc, realloc) recorded in a callgrind output file."""
+    names, total, callee = {}, 0, None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("cfn="):
+                ref = line[4:].strip()
+                if ref.startswith("("):
+                    ident, _, name = ref.partition(")")
+                    if name.strip():
+                        names[ident] = name.strip()
+                    callee = names.get(ident, "")
+                else:
+                    callee = ref
+            elif line.startswith("fn="):
+                ref = line[3:].strip()
+                if ref.startswith("("):
+                    ident, _, name = ref.partition(")")
+                    if name.strip():
+                        names[ident] = name.strip()
+                callee = None
+            elif line.startswith("calls=") and callee is not None:
+                if callee.split()[0] in ("malloc", "calloc", "realloc"):
+                    total += int(line[6:].split()[0])
+                callee = None
+    return total
+
+
+def measure(requests, toggle, keep_output=None, mode="hello", mallocs=None):
+    """Runs the server under callgrind for `requests` keep-alive requests; returns Ir collected
+    (and, with `mallocs` a list, appends the malloc calls recorded)."""
     with tempfile.TemporaryDirectory() as scratch:
         out = keep_output or os.path.join(scratch, "callgrind.out")
         command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
@@ -88,6 +117,8 @@ def measure(requests, toggle, keep_output=None, mode="hello"):
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=120)
+        if mallocs is not None:
+            mallocs.append(malloc_calls(out))
         with open(out) as f:
             for line in f:
                 if line.startswith("summary:") or line.startswith("totals:"):
@@ -111,11 +142,13 @@ def main():
     results = {}
     for name, toggle in (("connection", True), ("process", False)):
         keep = os.path.abspath(f"callgrind.out.{name}") if args.annotate else None
-        low = measure(small, toggle, mode=args.mode)
-        high = measure(large, toggle, keep, mode=args.mode)
+        mallocs = []
+        low = measure(small, toggle, mode=args.mode, mallocs=mallocs)
+        high = measure(large, toggle, keep, mode=args.mode, mallocs=mallocs)
         results[name] = (high - low) / (large - small)
         print(f"{name:<10} {results[name]:10.1f} instructions per keep-alive request "
-              f"({low:,} Ir for {small:,}, {high:,} Ir for {large:,})", flush=True)
+              f"({low:,} Ir for {small:,}, {high:,} Ir for {large:,}); "
+              f"{(mallocs[1] - mallocs[0]) / (large - small):.2f} mallocs per request", flush=True)
     if args.annotate:
         subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=99",
                         os.path.abspath("callgrind.out.connection")])
