@@ -2,24 +2,15 @@
 /// preference (`Task(executorPreference: loop)`) runs its nonisolated code on the loop thread, and
 /// resumes there after every `await`.
 extension EventLoop: TaskExecutor {
-    /// Runs `job` on the loop thread: at once when called there inside `runningJobsInline` and no
-    /// other job is running on the thread, otherwise on the next wake-up (through `execute`, whose
-    /// eventfd is written once per batch).
+    /// Runs `job` on the loop thread: at once when called there inside `runningJobsInline`,
+    /// otherwise on the next wake-up (through `execute`, whose eventfd is written once per batch).
     public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
-        if inLoopThread && runsJobsInline && !isRunningAJob {
+        if inLoopThread && runsJobsInline {
             job.runSynchronously(on: asUnownedTaskExecutor())
             return
         }
         execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
-
-    /// True while a Swift concurrency job runs on this thread (a task resumed here, say, whose
-    /// code started another): a job run inside another corrupts the runtime's per-thread record of
-    /// exclusive accesses (seen as a crash in `AccessSet::insert` in a debug build), so such a task
-    /// waits for the next wake-up instead.
-    var isRunningAJob: Bool {
-        withUnsafeCurrentTask { $0 != nil }
     }
 
     /// Runs `body` on the loop thread with tasks enqueued on this loop meanwhile run at once, on

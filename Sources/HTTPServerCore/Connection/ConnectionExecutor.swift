@@ -57,8 +57,7 @@ final class PostedWork: ConnectionExecutor, @unchecked Sendable {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let runsInline = lock.withLock { inlineThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
-        // Not inside another job (a test body is one): see `EventLoop.isRunningAJob`.
-        if runsInline && withUnsafeCurrentTask(body: { $0 == nil }) {
+        if runsInline {
             job.runSynchronously(on: asUnownedTaskExecutor())
             return
         }
