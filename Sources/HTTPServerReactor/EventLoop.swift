@@ -19,6 +19,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     static let epollHup: UInt32 = 0x010
     static let epollRdHup: UInt32 = 0x2000
     static let epollET: UInt32 = 0x8000_0000
+    static let epollExclusive: UInt32 = 0x1000_0000
 
     struct Slot {
         var generation: UInt32 = 0
@@ -124,6 +125,10 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
             try epollControl(EPOLL_CTL_ADD, registration, interest)
         } else if interest.isEmpty {
             try epollControl(EPOLL_CTL_DEL, registration, interest)
+        } else if old.contains(.exclusive) || interest.contains(.exclusive) {
+            // EPOLLEXCLUSIVE cannot be modified in place (EINVAL).
+            try epollControl(EPOLL_CTL_DEL, registration, old)
+            try epollControl(EPOLL_CTL_ADD, registration, interest)
         } else {
             try epollControl(EPOLL_CTL_MOD, registration, interest)
         }
@@ -180,6 +185,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         if interest.contains(.hangup) && !interest.contains(.read) { bits |= EventLoop.epollRdHup | EventLoop.epollET }
         // Edge-triggered reading also asks for EPOLLRDHUP: a FIN that arrives with the last bytes
         // brings no edge of its own, so the reader must learn of it from this event.
+        if interest.contains(.exclusive) { bits |= EventLoop.epollExclusive }
         if interest.contains(.edge) {
             bits |= EventLoop.epollET
             if interest.contains(.read) { bits |= EventLoop.epollRdHup }
