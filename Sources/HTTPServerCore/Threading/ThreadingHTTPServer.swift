@@ -19,12 +19,15 @@ import HTTPServerReactor
 ///
 /// `ServerConfiguration.workerThreads` threads run handlers, and at most
 /// `workerQueueLength` requests wait for a thread; past that, connections whose requests would
-/// wait are not read until there is room (backpressure), so nothing queues without bound.
+/// wait are not read until there is room (backpressure), so nothing queues without bound. With
+/// `reactors` > 1, the reactors share the one pool; each may hand it up to `workerThreads` jobs
+/// plus its share of `workerQueueLength`, and each job's results go back to the loop of its own
+/// connection.
 ///
 /// What stays on the reactor: `setup()`, `handle()`, `handleExpect100()`, `wantsStreamingBody()`
 /// and `finish()`; and a handler that streams its body (`wantsStreamingBody()` true) runs there
 /// too. A handler on a worker that calls `deferResponse()` must call `finishResponse()` from the
-/// server's loop (`server.loop?.execute`); `whenClientCloses` is not called for it.
+/// connection's loop (`connectionLoop?.execute`); `whenClientCloses` is not called for it.
 open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// Python's `daemon_threads`: true (as Python's `ThreadingHTTPServer`) means `serverClose()`
     /// does not wait for handlers still running; false, with `blockOnClose`, means it does.
@@ -34,7 +37,12 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// configuration's `shutdownGracePeriod`, and answers the requests already queued.)
     public var blockOnClose = true
 
-    let workers: HandlerWorkers
+    /// The worker threads, shared by the reactors.
+    let pool: WorkerPool
+    /// Each reactor's side of the pool, in the order of the reactors.
+    private(set) var reactorWorkers: [HandlerWorkers] = []
+    /// Reactor 0's side of the pool (the only one of a server of in-memory transports).
+    var workers: HandlerWorkers { reactorWorkers[0] }
     /// Where workers post their results in a server of in-memory transports (no event loop).
     let postedWork: PostedWork?
 
@@ -45,22 +53,25 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
                          bindAndActivate: Bool, clock: TimerScheduler?, wallClock: @escaping () -> Int64,
                          handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
         let posted: PostedWork? = clock == nil ? nil : PostedWork()
-        let box = LoopBox()
         self.postedWork = posted
-        self.workers = HandlerWorkers(
-            threadCount: configuration.workerThreads, queueLength: configuration.workerQueueLength,
-            post: { work in
-                if let posted { posted.post(work) } else { box.loop?.execute(work) }
-            })
+        self.pool = WorkerPool(threadCount: configuration.workerThreads)
         try super.init(address: address, configuration: configuration, logDestination: logDestination,
                        bindAndActivate: bindAndActivate, clock: clock, wallClock: wallClock,
                        handlerFactory: handlerFactory)
-        box.loop = loop
-        context.workers = workers
+        // No loop runs before `serveForever()`, so no request reaches a worker before this.
+        let share = (max(0, configuration.workerQueueLength) + reactors.count - 1) / reactors.count
+        for reactor in reactors {
+            let loop = reactor.loop
+            let workers = HandlerWorkers(pool: pool, queueLength: share, post: { work in
+                if let posted { posted.post(work) } else { loop?.execute(work) }
+            })
+            reactor.context.workers = workers
+            reactorWorkers.append(workers)
+        }
     }
 
     deinit {
-        workers.pool.stop(waitsForThreads: false)
+        pool.stop(waitsForThreads: false)
     }
 
     /// Python's `server_close()`: closes the listening socket and every connection (a worker
@@ -68,12 +79,16 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// until every running handler has returned.
     open override func serverClose() {
         super.serverClose()
-        workers.pool.stop(waitsForThreads: blockOnClose && !daemonThreads)
+        pool.stop(waitsForThreads: blockOnClose && !daemonThreads)
     }
 
-    /// Requests whose handler runs or waits for a thread. Read it on the server's loop thread
-    /// (`loop?.execute`), as the reactor counts them there.
-    public var activeRequestCount: Int { workers.inFlight + workers.waitingCount }
+    /// Requests whose handler runs or waits for a thread, of the reactor whose thread reads it
+    /// (reactor 0 from any other). Read it on a loop thread (`loop?.execute`), as each reactor
+    /// counts its own there.
+    public var activeRequestCount: Int {
+        let workers = currentReactor.context.workers ?? self.workers
+        return workers.inFlight + workers.waitingCount
+    }
 
     /// In-memory servers (tests): runs what workers have posted for the reactor, on the calling
     /// thread, until `isDone()` or `timeout`. Returns `isDone()`.
@@ -82,10 +97,4 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
         guard let postedWork else { return isDone() }
         return postedWork.run(until: isDone, timeout: timeout)
     }
-}
-
-/// The loop, known only after `super.init`; read by workers through `post` (set before any
-/// request can reach a worker).
-private final class LoopBox: @unchecked Sendable {
-    var loop: EventLoop?
 }
