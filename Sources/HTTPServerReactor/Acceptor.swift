@@ -40,6 +40,26 @@ final class Acceptor: EventHandler {
     var isPaused: Bool { retryTimer?.isArmed ?? false }
 
     func readable() {
+        let accepted = acceptBatch()
+        if accepted > 0 && interest.contains(.exclusive) { moveToBackOfWaitQueue() }
+    }
+
+    /// A listener shared by several loops: after this loop took a connection, it re-registers, which
+    /// puts its entry at the back of the listener's wait queue. The kernel wakes the first waiting
+    /// loop in that queue, so without this the loop registered first takes nearly every connection
+    /// while it is idle; with it, idle loops take turns. Two `epoll_ctl` per wake-up that accepted.
+    private func moveToBackOfWaitQueue() {
+        guard let registration, loop.interest(of: registration) == interest else { return }
+        do {
+            try loop.modify(registration, interest: [])
+            try loop.modify(registration, interest: interest)
+        } catch {
+            pause()
+        }
+    }
+
+    /// accept4 until EAGAIN or `maxPerWakeup`; returns the connections taken.
+    private func acceptBatch() -> Int {
         let listenFD = listener.fd
         var accepted = 0
         while accepted < maxPerWakeup, registration != nil {
@@ -56,7 +76,7 @@ final class Acceptor: EventHandler {
             case EINTR:
                 continue
             case EAGAIN, EWOULDBLOCK:
-                return
+                return accepted
             case ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH,
                  EOPNOTSUPP, ENETUNREACH:
                 // This connection died before we took it (or the firewall refused it): skip it.
@@ -65,9 +85,10 @@ final class Acceptor: EventHandler {
             default:
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM, or something unexpected: back off instead of spinning.
                 pause()
-                return
+                return 0
             }
         }
+        return accepted
     }
 
     func writable() {}
