@@ -1,14 +1,18 @@
-// `bench-server`: this project's server in the benchmark modes, one process, one reactor thread.
+// `bench-server`: this project's server in the benchmark modes, one process, one reactor thread
+// (or N with --reactors N).
 //
 //   bench-server hello --port 8080 [--bind 127.0.0.1]
 //   bench-server echo --port 8080
 //   bench-server static --directory DIR --port 8080
 //   bench-server hello --port 8443 --tls-cert cert.pem --tls-key key.pem     (HTTPS: HTTPSServer)
+//   bench-server hello --port 8080 --reactors 2     (two event loops, one listening socket; at exit
+//                                                    it prints `reactor <i> connections <n>`)
 //   bench-server hello --port 8080 --stall-probe    (prints `stall <ms>` each second: the loop's
 //                                                    longest delay; Benchmarks/mass_events.py)
 import ArgumentParser
 import Glibc
 import HTTPServerKit
+import HTTPServerReactor
 import Prometheus
 
 @main
@@ -30,20 +34,33 @@ struct BenchServer: ParsableCommand {
     var metrics = false
     @Option(help: "Serve HTTPS with this certificate chain (PEM).") var tlsCert: String?
     @Option(help: "The TLS private key (PEM; default: in --tls-cert).") var tlsKey: String?
+    @Option(help: "Event loops (reactors), each on a thread of its own, sharing the listening socket.")
+    var reactors: Int = 1
     @Flag(help: "Arm a 1 ms timer on the loop and print, each second, `stall <ms>`: how late it fired at worst.")
     var stallProbe = false
 
+    func validate() throws {
+        guard reactors >= 1 else { throw ValidationError("--reactors must be 1 or more, not \(reactors)") }
+    }
+
     func run() throws {
         var configuration = ServerConfiguration()
+        configuration.reactors = reactors
+        // With several reactors, count the connections each serves (a handler is made per
+        // connection, on its reactor's thread); nothing is counted with one.
+        let tally = ReactorTally(reactors: reactors)
+        let counted: (@escaping () -> BaseHTTPRequestHandler) -> () -> BaseHTTPRequestHandler = { make in
+            reactors == 1 ? make : { tally.connectionStarted(); return make() }
+        }
         if metrics { configuration.metricsFactory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()) }
         configuration.idleTimeout = .seconds(idleTimeout)
         let tls = tlsCert.map { TLSConfiguration(certificateChainFile: $0, privateKeyFile: tlsKey) }
         let server: HTTPServer
         switch mode {
         case .hello:
-            server = try makeServer(tls: tls, configuration: configuration) { HelloHandler() }
+            server = try makeServer(tls: tls, configuration: configuration, counted { HelloHandler() })
         case .echo:
-            server = try makeServer(tls: tls, configuration: configuration) { EchoHandler() }
+            server = try makeServer(tls: tls, configuration: configuration, counted { EchoHandler() })
         case .static:
             server = try makeStaticServer(bind: bind, port: port, directory: directory,
                                           configuration: configuration, tls: tls)
@@ -53,10 +70,16 @@ struct BenchServer: ParsableCommand {
             try loop.onSignal(SIGINT) { server.shutdown() }
             if stallProbe { StallProbe(loop: loop).start() }
         }
-        print("bench-server \(mode.rawValue)\(tls == nil ? "" : " (HTTPS)") on \(server.serverAddress.host):\(server.serverPort)")
+        tally.server = server
+        print("bench-server \(mode.rawValue)\(tls == nil ? "" : " (HTTPS)") on \(server.serverAddress.host):\(server.serverPort)"
+              + (reactors > 1 ? " (\(reactors) reactors)" : ""))
         fflush(nil)
         try server.serveForever()
         server.serverClose()
+        if reactors > 1 {
+            for (index, count) in tally.counts.enumerated() { print("reactor \(index) connections \(count)") }
+            fflush(nil)
+        }
     }
 
     private func makeServer(tls: TLSConfiguration?, configuration: ServerConfiguration,
@@ -67,5 +90,30 @@ struct BenchServer: ParsableCommand {
         }
         return try HTTPServer((bind, port), configuration: configuration, logDestination: .discard,
                               handlerFactory: factory)
+    }
+}
+
+/// Connections served by each reactor (their handlers are made on the reactor's thread).
+final class ReactorTally: @unchecked Sendable {
+    weak var server: HTTPServer?
+    private var mutex = pthread_mutex_t()
+    private var perReactor: [Int]
+
+    init(reactors: Int) {
+        perReactor = Array(repeating: 0, count: reactors)
+        pthread_mutex_init(&mutex, nil)
+    }
+
+    func connectionStarted() {
+        guard let index = server?.loops.firstIndex(where: { $0.inLoopThread }) else { return }
+        pthread_mutex_lock(&mutex)
+        perReactor[index] += 1
+        pthread_mutex_unlock(&mutex)
+    }
+
+    var counts: [Int] {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return perReactor
     }
 }
