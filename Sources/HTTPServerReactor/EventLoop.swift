@@ -50,7 +50,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     private var isRunning = false
 
     private let wakeFD: Int32
-    private let pending = Mutex<[@Sendable () -> Void]>([])
+    private let pending = Lock<[@Sendable () -> Void]>([])
     private let loopThread = Atomic<UInt>(0)
 
     var acceptors: [ObjectIdentifier: Acceptor] = [:]

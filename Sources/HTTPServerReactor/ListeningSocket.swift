@@ -1,5 +1,4 @@
 import CHTTPServerReactor
-import Synchronization
 
 /// A nonblocking listening TCP socket.
 ///
@@ -14,7 +13,7 @@ public final class ListeningSocket {
     /// The loops accepting on this socket, so that `close()` can deregister first (a descriptor
     /// number closed while still in a loop's table could come back from `accept4` in that loop).
     /// Locked: the loops sharing the socket start and stop accepting each on its own thread.
-    private let acceptingLoops = Mutex<[WeakLoop]>([])
+    private let acceptingLoops = Lock<[WeakLoop]>([])
 
     private struct WeakLoop {
         weak var loop: EventLoop?
