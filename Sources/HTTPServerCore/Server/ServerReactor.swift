@@ -116,7 +116,7 @@ final class ReactorThread {
     private func run() {
         guard let loop = reactor.loop else { return }
         // `top -H`, `ps -L` and /proc/PID/task/*/comm show which thread is which reactor.
-        Self.nameThisThread("reactor-\(reactor.index)")
+        nameCurrentThread("reactor-\(reactor.index)")
         do {
             try loop.run()
         } catch {
@@ -126,19 +126,21 @@ final class ReactorThread {
         reactor.context.log.flush()
     }
 
-    /// pthread_setname_np, which Glibc's Swift module does not export: the thread's `comm`.
-    private static func nameThisThread(_ name: String) {
-        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        var name = name
-        name.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-    }
-
     /// Waits until the loop has returned.
     func join() {
         guard let thread else { return }
         self.thread = nil
         pthread_join(thread, nil)
     }
+}
+
+/// Names the calling thread (its `comm`, at most 15 bytes), as pthread_setname_np would, which
+/// Glibc's Swift module does not export. A thread inherits its creator's name: the server's
+/// helper threads name themselves, so that only reactors are called `reactor-<i>`.
+func nameCurrentThread(_ name: String) {
+    let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { return }
+    var name = name
+    name.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+    close(fd)
 }

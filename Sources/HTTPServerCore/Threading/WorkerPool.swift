@@ -118,6 +118,7 @@ final class WorkerPool: @unchecked Sendable {
 
     /// A thread's life: take a job, run it, until the pool stops and the queue is empty.
     private func work() {
+        nameCurrentThread("http-worker")
         // Each thread has its own buffers: a `BufferPool` is used by one thread at a time.
         let buffers = BufferPool(maxBuffers: 64)
         while true {
