@@ -205,6 +205,33 @@ import Testing
         #expect(eventually(2) { Sock.openSockets(onPort: port) == 0 })
     }
 
+    /// Idle loops take turns: a loop that accepted re-registers the listener, to the back of its
+    /// wait queue, so connections made one after another alternate between the reactors.
+    @Test func connectionsOneAfterAnotherGoToBothReactors() throws {
+        let serving = try Serving(threaded: false)
+        (serving.server as? PlainServer)?.firstAccept.set()  // no loop held up here
+        var seen: [Int: Int] = [:]
+        for _ in 0..<10 {
+            let fd = try Sock.connect(port: serving.port)
+            Sock.send(fd, Self.get("/"))
+            let answer = Sock.readResponse(fd)
+            close(fd)
+            if let reactor = Self.reactor(in: answer) { seen[reactor, default: 0] += 1 }
+        }
+        serving.server.shutdown()
+        serving.server.serverClose()
+        #expect(seen.values.reduce(0, +) == 10)
+        #expect(seen.keys.sorted() == [0, 1], "\(seen)")
+    }
+
+    /// The connection gauges of N reactors are their sum; a state no reactor has left goes to 0.
+    @Test func connectionGaugesAreTheSumOfTheReactors() {
+        let totals = ConnectionStateTotals(reactors: 2)
+        #expect(totals.update(reactor: 0, ["idle": 3, "reading_head": 1]) == ["idle": 3, "reading_head": 1])
+        #expect(totals.update(reactor: 1, ["idle": 2]) == ["idle": 5, "reading_head": 1])
+        #expect(totals.update(reactor: 0, ["idle": 1]) == ["idle": 3, "reading_head": 0])
+    }
+
     @Test func oneReactorHasNoThreadOfItsOwn() throws {
         let serving = try Serving(threaded: true, reactors: 1)
         let fd = try Sock.connect(port: serving.port)
