@@ -76,9 +76,10 @@ import Testing
         let log = LogThreads()
         private let returned = ManagedAtomicFlag()
 
-        init(threaded: Bool, reactors: Int = 2) throws {
+        init(threaded: Bool, reactors: Int = 2, maxConnections: Int? = nil) throws {
             var configuration = ServerConfiguration()
             configuration.reactors = reactors
+            configuration.maxConnections = maxConnections
             configuration.shutdownGracePeriod = .seconds(3)
             let log = self.log
             let destination = LogDestination.custom { log.append($0) }
@@ -222,6 +223,30 @@ import Testing
         serving.server.serverClose()
         #expect(seen.values.reduce(0, +) == 10)
         #expect(seen.keys.sorted() == [0, 1], "\(seen)")
+    }
+
+    /// `maxConnections` is shared out: with 2 and two reactors, each holds one; a third client waits
+    /// in the backlog until a connection closes, and its reactor accepts again.
+    @Test func maxConnectionsIsSharedOutBetweenTheReactors() throws {
+        let serving = try Serving(threaded: false, maxConnections: 2)
+        (serving.server as? PlainServer)?.firstAccept.set()
+        var held: [(fd: Int32, reactor: Int)] = []
+        for _ in 0..<2 {
+            let fd = try Sock.connect(port: serving.port)
+            Sock.send(fd, Self.get("/"))
+            held.append((fd, try #require(Self.reactor(in: Sock.readResponse(fd)))))
+        }
+        #expect(Set(held.map(\.reactor)) == [0, 1])
+        let third = try Sock.connect(port: serving.port)  // completes in the kernel's backlog
+        Sock.send(third, Self.get("/"))
+        #expect(Sock.readResponse(third, seconds: 0.3).bytes.isEmpty)
+        close(held[0].fd)
+        let answer = Sock.readResponse(third)
+        #expect(Self.reactor(in: answer) == held[0].reactor, "\(answer.text)")
+        close(held[1].fd)
+        close(third)
+        serving.server.shutdown()
+        serving.server.serverClose()
     }
 
     /// The connection gauges of N reactors are their sum; a state no reactor has left goes to 0.
