@@ -314,9 +314,14 @@ open class HTTPServer: @unchecked Sendable {
         return connection.outputCount
     }
 
-    /// Writes buffered log lines now (the calling reactor's; all of them when none is serving).
+    /// Writes buffered log lines now: the calling reactor's (reactor 0's from another thread while
+    /// serving), or every reactor's when the server is not serving.
     public func flushLog() {
-        currentReactor.context.log.flush()
+        if reactors.count > 1 && !state.isServing {
+            for reactor in reactors { reactor.context.log.flush() }
+        } else {
+            currentReactor.context.log.flush()
+        }
     }
 
     /// Python's `serve_forever()`: serves on the calling thread until `shutdown()`, calling
