@@ -3,6 +3,8 @@
 
     python3 Benchmarks/run.py                       # everything available, default settings
     python3 Benchmarks/run.py --scenarios ka64,pipe16 --servers ours,nginx,nio --rounds 5
+    python3 Benchmarks/run.py --reactors 1,2         # only: hello with bench-server --reactors 1
+                                                     # against 2 (Benchmarks/reactors.py)
 
 Each server runs pinned to core 0 (taskset), the load generator pinned to core 1. Rounds are
 interleaved (A B C A B C ...). Per run it records the server's CPU time from /proc/PID/stat
@@ -936,7 +938,27 @@ def main():
                          "the peer joins --servers unless that already names it")
     ap.add_argument("--peer-child", action="append", default=[], metavar="NAME",
                     help="measure the first child of peer NAME (a master/worker server, as nginx)")
+    ap.add_argument("--reactors", default=None, metavar="N,N,...",
+                    help="only: hello with bench-server --reactors N for each N, interleaved: CPU µs per "
+                         "request, and the split of connections and CPU between reactors (Benchmarks/reactors.py)")
+    import reactors
+    reactors.add_arguments(ap, standalone=False)
     a = ap.parse_args()
+    if a.reactors:
+        a.client = "wrk" if have("wrk") else "bench"
+        products = ["bench-server"] + (["bench"] if a.client == "bench" else [])
+        bins = prebuilt(products) if a.no_build else swift_build(products, False)
+        if not bins.get("bench-server"):
+            sys.exit("no bench-server")
+        workdir = tempfile.mkdtemp(prefix="swift-http-reactors-")
+        results = reactors.compare(a, bins, workdir)
+        outdir = a.out or os.path.join(HERE, "results", "reactors-" + datetime.datetime.now(
+            datetime.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ"))
+        os.makedirs(outdir, exist_ok=True)
+        with open(os.path.join(outdir, "results.json"), "w") as f:
+            json.dump(results, f, indent=1, default=str)
+        log(f"\nwrote {outdir}/results.json")
+        return
     if a.markdown:
         with open(a.markdown) as f:
             print(markdown_summary(json.load(f)), end="")

@@ -181,7 +181,8 @@ open class CGIHTTPRequestHandler: SimpleHTTPRequestHandler {
             sendError(400, message: "Bad request: NUL byte in a CGI variable")
             return
         }
-        guard let loop = server.loop else {
+        // The loop of this connection's reactor (with `reactors` > 1, not necessarily `server.loop`).
+        guard let loop = connectionLoop else {
             sendError(500, message: "CGI scripts need a server with an event loop")
             return
         }

@@ -18,14 +18,17 @@ final class Acceptor: EventHandler {
     let maxPerWakeup: Int
     let retryDelay: Duration
     let accept: AcceptFunction
+    /// `.read`, or `[.read, .exclusive]` for a listener shared with other loops.
+    let interest: Interest
     let onAccept: (SocketTransport, SocketAddress) -> Void
     var registration: Registration?
     private var retryTimer: Timer?
     /// Times accepting was paused for lack of resources (for tests and metrics).
     private(set) var pauseCount = 0
 
-    init(loop: EventLoop, listener: ListeningSocket, maxPerWakeup: Int, retryDelay: Duration,
+    init(loop: EventLoop, listener: ListeningSocket, maxPerWakeup: Int, retryDelay: Duration, interest: Interest,
          accept: @escaping AcceptFunction, onAccept: @escaping (SocketTransport, SocketAddress) -> Void) {
+        self.interest = interest
         self.loop = loop
         self.listener = listener
         self.maxPerWakeup = max(1, maxPerWakeup)
@@ -37,6 +40,26 @@ final class Acceptor: EventHandler {
     var isPaused: Bool { retryTimer?.isArmed ?? false }
 
     func readable() {
+        let accepted = acceptBatch()
+        if accepted > 0 && interest.contains(.exclusive) { moveToBackOfWaitQueue() }
+    }
+
+    /// A listener shared by several loops: after this loop took a connection, it re-registers, which
+    /// puts its entry at the back of the listener's wait queue. The kernel wakes the first waiting
+    /// loop in that queue, so without this the loop registered first takes nearly every connection
+    /// while it is idle; with it, idle loops take turns. Two `epoll_ctl` per wake-up that accepted.
+    private func moveToBackOfWaitQueue() {
+        guard let registration, loop.interest(of: registration) == interest else { return }
+        do {
+            try loop.modify(registration, interest: [])
+            try loop.modify(registration, interest: interest)
+        } catch {
+            pause()
+        }
+    }
+
+    /// accept4 until EAGAIN or `maxPerWakeup`; returns the connections taken.
+    private func acceptBatch() -> Int {
         let listenFD = listener.fd
         var accepted = 0
         while accepted < maxPerWakeup, registration != nil {
@@ -53,7 +76,7 @@ final class Acceptor: EventHandler {
             case EINTR:
                 continue
             case EAGAIN, EWOULDBLOCK:
-                return
+                return accepted
             case ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH,
                  EOPNOTSUPP, ENETUNREACH:
                 // This connection died before we took it (or the firewall refused it): skip it.
@@ -62,9 +85,10 @@ final class Acceptor: EventHandler {
             default:
                 // EMFILE, ENFILE, ENOBUFS, ENOMEM, or something unexpected: back off instead of spinning.
                 pause()
-                return
+                return 0
             }
         }
+        return accepted
     }
 
     func writable() {}
@@ -81,7 +105,7 @@ final class Acceptor: EventHandler {
     private func resume() {
         guard let registration, loop.isCurrent(registration) else { return }
         do {
-            try loop.modify(registration, interest: .read)
+            try loop.modify(registration, interest: interest)
         } catch {
             // epoll_ctl itself is short of memory: try again later.
             pause()
@@ -100,21 +124,35 @@ extension EventLoop {
     /// EMFILE/ENFILE pause accepting and retry after `acceptRetryDelay`). Each accepted socket is
     /// nonblocking, with TCP_NODELAY, and handed over as a transport not yet reading: set its delegate,
     /// then `start()`. The loop holds `listener` until `stopAccepting` or `listener.close()`.
-    public func startAccepting(_ listener: ListeningSocket, maxPerWakeup: Int = 64,
+    ///
+    /// `sharedWithOtherLoops`: several loops accept from this one listener, each on its own thread
+    /// (N reactors in one process). It is registered with EPOLLEXCLUSIVE, so that a connection
+    /// wakes one loop waiting in `epoll_wait` rather than all of them; a loop busy serving is not
+    /// waiting, so the connection goes to one that is idle. On a kernel without EPOLLEXCLUSIVE
+    /// (before Linux 4.5) it falls back to a plain registration: every waiting loop wakes, one
+    /// accepts, the others find nothing (EAGAIN).
+    public func startAccepting(_ listener: ListeningSocket, maxPerWakeup: Int = 64, sharedWithOtherLoops: Bool = false,
                                _ onAccept: @escaping (SocketTransport, SocketAddress) -> Void) throws(SystemError) {
-        _ = try startAccepting(listener, maxPerWakeup: maxPerWakeup, accept: systemAccept, onAccept)
+        let interest: Interest = sharedWithOtherLoops ? [.read, .exclusive] : .read
+        do throws(SystemError) {
+            _ = try startAccepting(listener, maxPerWakeup: maxPerWakeup, interest: interest, accept: systemAccept, onAccept)
+        } catch {
+            guard error.errno == EINVAL && sharedWithOtherLoops else { throw error }
+            _ = try startAccepting(listener, maxPerWakeup: maxPerWakeup, interest: .read, accept: systemAccept, onAccept)
+        }
     }
 
     /// As above, with an injectable accept call (tests).
-    func startAccepting(_ listener: ListeningSocket, maxPerWakeup: Int, accept: @escaping AcceptFunction,
+    func startAccepting(_ listener: ListeningSocket, maxPerWakeup: Int, interest: Interest = .read,
+                        accept: @escaping AcceptFunction,
                         _ onAccept: @escaping (SocketTransport, SocketAddress) -> Void) throws(SystemError) -> Acceptor {
         precondition(listener.fd >= 0, "startAccepting: the listener is closed")
         precondition(acceptors[ObjectIdentifier(listener)] == nil, "startAccepting: already accepting on this listener")
         let acceptor = Acceptor(loop: self, listener: listener, maxPerWakeup: maxPerWakeup,
-                                retryDelay: acceptRetryDelay, accept: accept, onAccept: onAccept)
-        acceptor.registration = try register(listener.fd, interest: .read, handler: acceptor)
+                                retryDelay: acceptRetryDelay, interest: interest, accept: accept, onAccept: onAccept)
+        acceptor.registration = try register(listener.fd, interest: interest, handler: acceptor)
         acceptors[ObjectIdentifier(listener)] = acceptor
-        listener.acceptingLoop = self
+        listener.addAcceptingLoop(self)
         return acceptor
     }
 
@@ -122,6 +160,6 @@ extension EventLoop {
     public func stopAccepting(_ listener: ListeningSocket) {
         guard let acceptor = acceptors.removeValue(forKey: ObjectIdentifier(listener)) else { return }
         acceptor.stop()
-        listener.acceptingLoop = nil
+        listener.removeAcceptingLoop(self)
     }
 }

@@ -21,7 +21,7 @@ extension EventHandler {
 /// non-empty interest): epoll reports EPOLLHUP/EPOLLERR even with no events requested, which on a
 /// level-triggered loop would spin at 100% CPU for a paused connection whose peer went away.
 public struct Interest: OptionSet, Hashable, Sendable {
-    /// The interest as bits: 1 read, 2 write, 4 hangup, 8 edge.
+    /// The interest as bits: 1 read, 2 write, 4 hangup, 8 edge, 16 exclusive.
     public let rawValue: UInt8
     /// The interest with these bits (see `rawValue`).
     public init(rawValue: UInt8) { self.rawValue = rawValue }
@@ -36,6 +36,11 @@ public struct Interest: OptionSet, Hashable, Sendable {
     /// With `.read` or `.write`: edge-triggered (EPOLLET). The handler must then read until a short
     /// read (or EAGAIN), since the same data is not reported twice.
     public static let edge = Interest(rawValue: 8)
+    /// With `.read`: EPOLLEXCLUSIVE, for a descriptor registered in several loops (a listening
+    /// socket shared by N reactors): an event wakes one loop waiting in `epoll_wait`, not all of
+    /// them. Linux refuses `EPOLL_CTL_MOD` on such a registration, so changing the interest of one
+    /// goes through `EPOLL_CTL_DEL` and `EPOLL_CTL_ADD` (as emptying and setting it again does).
+    public static let exclusive = Interest(rawValue: 16)
     /// No events: the descriptor is out of epoll until a non-empty interest is set.
     public static let none: Interest = []
 }

@@ -19,6 +19,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     static let epollHup: UInt32 = 0x010
     static let epollRdHup: UInt32 = 0x2000
     static let epollET: UInt32 = 0x8000_0000
+    static let epollExclusive: UInt32 = 0x1000_0000
 
     struct Slot {
         var generation: UInt32 = 0
@@ -51,9 +52,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     private let wakeFD: Int32
     /// Set (on the loop thread) while `runningJobsInline` runs: a task enqueued then runs at once.
     var runsJobsInline = false
-    private let pendingLock = Lock()
-    /// Work for the loop thread, under `pendingLock`.
-    private var pending: [@Sendable () -> Void] = []
+    private let pending = Lock<[@Sendable () -> Void]>([])
     private let loopThread = Atomic<UInt>(0)
 
     var acceptors: [ObjectIdentifier: Acceptor] = [:]
@@ -128,6 +127,10 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
             try epollControl(EPOLL_CTL_ADD, registration, interest)
         } else if interest.isEmpty {
             try epollControl(EPOLL_CTL_DEL, registration, interest)
+        } else if old.contains(.exclusive) || interest.contains(.exclusive) {
+            // EPOLLEXCLUSIVE cannot be modified in place (EINVAL).
+            try epollControl(EPOLL_CTL_DEL, registration, old)
+            try epollControl(EPOLL_CTL_ADD, registration, interest)
         } else {
             try epollControl(EPOLL_CTL_MOD, registration, interest)
         }
@@ -184,6 +187,7 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         if interest.contains(.hangup) && !interest.contains(.read) { bits |= EventLoop.epollRdHup | EventLoop.epollET }
         // Edge-triggered reading also asks for EPOLLRDHUP: a FIN that arrives with the last bytes
         // brings no edge of its own, so the reader must learn of it from this event.
+        if interest.contains(.exclusive) { bits |= EventLoop.epollExclusive }
         if interest.contains(.edge) {
             bits |= EventLoop.epollET
             if interest.contains(.read) { bits |= EventLoop.epollRdHup }
@@ -290,9 +294,9 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     /// Runs `work` on the loop thread soon. Safe from any thread (eventfd wake-up): a loop sleeping
     /// with no timers wakes at once. Work submitted before `run()` runs on its first wake-up.
     public func execute(_ work: @escaping @Sendable () -> Void) {
-        let wasEmpty = pendingLock.withLock {
-            pending.append(work)
-            return pending.count == 1
+        let wasEmpty = pending.withLock { queue in
+            queue.append(work)
+            return queue.count == 1
         }
         // Only the first item needs a wake-up: the loop drains the whole queue after reading the eventfd.
         if wasEmpty {
@@ -305,9 +309,9 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     func drainPending() {
         var counter: UInt64 = 0
         _ = CHTTPServerReactor.read(wakeFD, &counter, 8)
-        let batch = pendingLock.withLock {
-            let batch = pending
-            pending = []
+        let batch = pending.withLock { queue in
+            let batch = queue
+            queue = []
             return batch
         }
         for work in batch { work() }

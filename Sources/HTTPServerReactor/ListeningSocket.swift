@@ -2,14 +2,33 @@ import CHTTPServerReactor
 
 /// A nonblocking listening TCP socket.
 ///
-/// Hand it to `EventLoop.startAccepting(_:maxPerWakeup:_:)`. One reactor per core, each with its own
-/// listener bound with `reusePort: true`, lets the kernel spread connections over the cores.
+/// Hand it to `EventLoop.startAccepting(_:maxPerWakeup:sharedWithOtherLoops:_:)`. Several loops may
+/// accept from one listener (`sharedWithOtherLoops`, as `HTTPServer` with `reactors` > 1 does); or
+/// each loop gets its own listener bound with `reusePort: true`, and the kernel spreads
+/// connections over them by a hash of the client's address.
 public final class ListeningSocket {
     private var rawFD: Int32
     /// The address actually bound (getsockname: port 0 has become the chosen port).
     public let localAddress: SocketAddress
-    /// Set while a loop accepts on this socket, so `close()` can deregister first.
-    weak var acceptingLoop: EventLoop?
+    /// The loops accepting on this socket, so that `close()` can deregister first (a descriptor
+    /// number closed while still in a loop's table could come back from `accept4` in that loop).
+    /// Locked: the loops sharing the socket start and stop accepting each on its own thread.
+    private let acceptingLoops = Lock<[WeakLoop]>([])
+
+    private struct WeakLoop {
+        weak var loop: EventLoop?
+    }
+
+    func addAcceptingLoop(_ loop: EventLoop) {
+        acceptingLoops.withLock { loops in
+            loops.removeAll { $0.loop == nil || $0.loop === loop }
+            loops.append(WeakLoop(loop: loop))
+        }
+    }
+
+    func removeAcceptingLoop(_ loop: EventLoop) {
+        acceptingLoops.withLock { loops in loops.removeAll { $0.loop == nil || $0.loop === loop } }
+    }
 
     /// socket, setsockopt, bind, listen.
     /// - Parameters:
@@ -49,9 +68,14 @@ public final class ListeningSocket {
     /// The listening descriptor; -1 after `close()`.
     public var fd: Int32 { rawFD }
 
-    /// Stops accepting (if a loop is) and closes. Idempotent.
+    /// Stops accepting (in every loop that is) and closes. Idempotent. Call it when no loop that
+    /// accepts on it is running, or on the thread of the only one.
     public func close() {
-        acceptingLoop?.stopAccepting(self)
+        let loops = acceptingLoops.withLock { loops in
+            defer { loops.removeAll() }
+            return loops.compactMap(\.loop)
+        }
+        for loop in loops { loop.stopAccepting(self) }
         if rawFD >= 0 {
             _ = CHTTPServerReactor.close(rawFD)
             rawFD = -1

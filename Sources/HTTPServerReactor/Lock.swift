@@ -1,13 +1,15 @@
 import Glibc
 
-/// A pthread mutex. Used where threads hand work to a loop (`EventLoop.execute`, a response
-/// stream's queue): ThreadSanitizer understands pthread mutexes, so the suite's TSan run checks
-/// the code they guard (it cannot see the ordering of `Synchronization.Mutex`'s futex, and reports
-/// every access under it as a race).
-package final class Lock: @unchecked Sendable {
+/// A pthread mutex guarding a value. Used instead of `Synchronization.Mutex` where other threads
+/// hand work over: ThreadSanitizer sees the ordering a pthread mutex makes, while `Mutex`'s
+/// contended path (futex, in the runtime library) is invisible to it, so TSan reported every
+/// hand-over through `EventLoop.execute` as a race once workers and N reactors contended.
+package final class Lock<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var value: Value
 
-    package init() {
+    package init(_ value: Value) {
+        self.value = value
         pthread_mutex_init(mutex, nil)
     }
 
@@ -16,9 +18,9 @@ package final class Lock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    package func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    package func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body()
+        return try body(&value)
     }
 }

@@ -10,6 +10,7 @@ extension HTTPServerCommand {
                 trustedNetworks: proxyProtocolNetworks.compactMap(IPNetwork.init))
         }
         configuration.accessLogFormat = AccessLogFormat(rawValue: accessLogFormat) ?? .python
+        configuration.reactors = Int(reactors) ?? 1
         return configuration
     }
 

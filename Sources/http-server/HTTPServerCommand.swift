@@ -68,6 +68,13 @@ struct HTTPServerCommand: ParsableCommand {
     @Option(name: .customLong("listen-fd"),
             help: ArgumentHelp("Serve this inherited listening socket descriptor instead of binding one.", valueName: "FD"))
     var listenDescriptor: Int32?
+    // 1 by default: one reactor thread plus the worker threads serves a folder to anyone on a
+    // network (tens of thousands of requests a second); a reactor per core is for a busy server.
+    @Option(name: .customLong("reactors"),
+            help: ArgumentHelp("Event loop threads that accept and serve connections (a busy server: one per core).",
+                               valueName: "N"))
+    var reactors: String = "1"
+
     @Option(name: .customLong("tls-cert"),
             help: ArgumentHelp("Serve HTTPS with this certificate chain file (PEM).", valueName: "PATH"))
     var tlsCert: String?
@@ -108,6 +115,9 @@ struct HTTPServerCommand: ParsableCommand {
         }
         for network in proxyProtocolNetworks where IPNetwork(network) == nil {
             throw ValidationError("invalid network '\(network)': expected an address or address/prefix")
+        }
+        guard let count = Int(reactors), (1...1024).contains(count) else {
+            throw ValidationError("invalid number of reactors '\(reactors)': expected a number from 1 to 1024")
         }
         // Python 3.14's rules and messages (argparse's parser.error: exit status 2).
         if tlsCert == nil, tlsKey != nil {

@@ -74,6 +74,8 @@ extension HTTPServerCommand {
         }
 
         guard let loop = server.loop else { throw CommandLineFailure("the server has no event loop") }
+        // Signals are heard on reactor 0's loop; with --reactors N, serverClose() has each of the
+        // others close its own connections on its thread.
         try loop.onSignal(SIGINT) {
             Self.writeOut("\nKeyboard interrupt received, exiting.\n")
             server.serverClose()

@@ -59,9 +59,7 @@ public final class ResponseStream: @unchecked Sendable {
         var isEnded = false
         var closeHandlers: [@Sendable () -> Void] = []
     }
-    private let lock = Lock()
-    /// Under `lock`.
-    private var shared = State()
+    private let state = Lock(State())
     private let executor: (any ConnectionExecutor)?
 
     // The reactor's alone.
@@ -73,14 +71,14 @@ public final class ResponseStream: @unchecked Sendable {
     init(limit: Int, executor: (any ConnectionExecutor)?) {
         self.limit = max(1, limit)
         self.executor = executor
-        if executor == nil { withState { $0.isEnded = true } }
+        if executor == nil { state.withLock { $0.isEnded = true } }
     }
 
     /// Queues `bytes`. Safe from any thread. A write larger than `limit` is accepted only when
     /// nothing else is queued.
     @discardableResult
     public func write(_ bytes: [UInt8]) -> WriteResult {
-        let (result, schedules) = withState { state -> (WriteResult, Bool) in
+        let (result, schedules) = state.withLock { state -> (WriteResult, Bool) in
             if state.isEnded || state.isFinishRequested || state.isAbortRequested { return (.closed, false) }
             let queued = state.buffer.count + state.unsent
             if queued > 0 && queued + bytes.count > limit { return (.full, false) }
@@ -113,18 +111,18 @@ public final class ResponseStream: @unchecked Sendable {
 
     /// True once the response has ended, or an end was asked for.
     public var isClosed: Bool {
-        withState { $0.isEnded || $0.isFinishRequested || $0.isAbortRequested }
+        state.withLock { $0.isEnded || $0.isFinishRequested || $0.isAbortRequested }
     }
 
     /// Bytes queued for this client and not yet written to its socket.
     public var queuedCount: Int {
-        withState { $0.buffer.count + $0.unsent }
+        state.withLock { $0.buffer.count + $0.unsent }
     }
 
     /// Calls `body` once when the response has ended (on the server's reactor thread), or at
     /// once, on the calling thread, if it already has.
     public func onClose(_ body: @escaping @Sendable () -> Void) {
-        let runsNow = withState { state -> Bool in
+        let runsNow = state.withLock { state -> Bool in
             if state.isEnded { return true }
             state.closeHandlers.append(body)
             return false
@@ -132,12 +130,8 @@ public final class ResponseStream: @unchecked Sendable {
         if runsNow { body() }
     }
 
-    private func withState<R>(_ body: (inout State) -> R) -> R {
-        lock.withLock { body(&shared) }
-    }
-
     private func request(_ change: (inout State) -> Void) {
-        let schedules = withState { state -> Bool in
+        let schedules = state.withLock { state -> Bool in
             if state.isEnded { return false }
             change(&state)
             if state.isDeliveryScheduled { return false }
@@ -157,10 +151,10 @@ public final class ResponseStream: @unchecked Sendable {
     func deliver() {
         guard let connection else {
             // Not attached yet (its handler still runs on a worker): attaching delivers.
-            withState { $0.isDeliveryScheduled = false }
+            state.withLock { $0.isDeliveryScheduled = false }
             return
         }
-        let (bytes, finishes, aborts) = withState { state -> ([UInt8], Bool, Bool) in
+        let (bytes, finishes, aborts) = state.withLock { state -> ([UInt8], Bool, Bool) in
             state.isDeliveryScheduled = false
             var bytes: [UInt8] = []
             swap(&bytes, &state.buffer)
@@ -172,13 +166,13 @@ public final class ResponseStream: @unchecked Sendable {
 
     /// The connection has `unsent` bytes left to write.
     func connectionHolds(unsent: Int) {
-        withState { $0.unsent = unsent }
+        state.withLock { $0.unsent = unsent }
     }
 
     /// The response has ended: later writes are refused, and the close handlers run.
     func ended() {
         connection = nil
-        let handlers = withState { state -> [@Sendable () -> Void] in
+        let handlers = state.withLock { state -> [@Sendable () -> Void] in
             if state.isEnded { return [] }
             state.isEnded = true
             state.buffer = []

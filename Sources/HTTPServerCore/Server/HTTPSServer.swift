@@ -17,8 +17,11 @@ import HTTPServerReactor
 open class HTTPSServer: HTTPServer, @unchecked Sendable {
     /// Python's `certfile`, `keyfile`, `password` and `alpn_protocols`, and the handshake timeout.
     public let tlsConfiguration: TLSConfiguration
-    /// The loaded certificate and OpenSSL state shared by the connections; nil before `serverActivate()`.
-    public private(set) var tlsContext: TLSContext?
+    /// The loaded certificate and OpenSSL state shared by the connections (of reactor 0, with
+    /// `reactors` > 1); nil before `serverActivate()`.
+    public var tlsContext: TLSContext? { tlsContexts.first }
+    /// One per reactor: a context's buffers and handshake timers belong to one loop.
+    private var tlsContexts: [TLSContext] = []
 
     /// Python's `HTTPSServer(server_address, RequestHandlerClass, bind_and_activate, *, certfile,
     /// keyfile=None, password=None, alpn_protocols=None)`.
@@ -50,21 +53,27 @@ open class HTTPSServer: HTTPServer, @unchecked Sendable {
     /// Python's `server_activate()`: loads the certificate (throwing `TLSError` with OpenSSL's
     /// reasons), then accepts connections.
     open override func serverActivate() throws {
-        if tlsContext == nil, let loop {
-            let tls = try TLSContext(configuration: tlsConfiguration, scheduler: loop)
-            tls.onFailure = { [unowned self] transport, reason in self.logTLSFailure(transport, reason) }
-            tlsContext = tls
+        if tlsContexts.isEmpty {
+            for reactor in reactors {
+                guard let loop = reactor.loop else { continue }
+                let tls = try TLSContext(configuration: tlsConfiguration, scheduler: loop)
+                tls.onFailure = { [unowned self, unowned reactor] transport, reason in
+                    self.logTLSFailure(transport, reason, on: reactor)
+                }
+                tlsContexts.append(tls)
+            }
         }
         try super.serverActivate()
     }
 
-    override func connectionTransport(over socket: SocketTransport) -> Transport? {
-        guard let tlsContext else { return nil }
-        return try? TLSTransport(over: socket, context: tlsContext)
+    override func connectionTransport(over socket: SocketTransport, on reactor: ServerReactor) -> Transport? {
+        guard reactor.index < tlsContexts.count else { return nil }
+        return try? TLSTransport(over: socket, context: tlsContexts[reactor.index])
     }
 
     /// A line in the access log's format: `host - - [date] TLS handshake failed: ...`.
-    private func logTLSFailure(_ transport: TLSTransport, _ reason: String) {
+    private func logTLSFailure(_ transport: TLSTransport, _ reason: String, on reactor: ServerReactor) {
+        let context = reactor.context
         guard context.log.isEnabled else { return }
         let host = (try? (transport.underlyingTransport as? SocketTransport)?.peerAddress())?.host ?? "-"
         let date = LogFormat.dateTime(context.wallClock())

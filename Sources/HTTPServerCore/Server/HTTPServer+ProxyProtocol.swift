@@ -3,21 +3,21 @@ import HTTPServerReactor
 extension HTTPServer {
     /// A stage that reads the PROXY protocol header of a connection from `peer`, or nil when the
     /// server does not accept the protocol from `peer` (the connection is served as it is).
-    func proxyHeaderStage(over transport: Transport, peer: SocketAddress?) -> ProxyHeaderStage? {
+    func proxyHeaderStage(over transport: Transport, peer: SocketAddress?, on reactor: ServerReactor) -> ProxyHeaderStage? {
         guard let proxyProtocol = configuration.proxyProtocol, proxyProtocol.trusts(peer) else { return nil }
         let stage = ProxyHeaderStage(
-            transport: transport, peer: peer, configuration: proxyProtocol, clock: connectionClock,
-            onHeader: { [unowned self] transport, address, leftover in
+            transport: transport, peer: peer, configuration: proxyProtocol, clock: reactor.context.clock,
+            onHeader: { [unowned self, unowned reactor] transport, address, leftover in
                 if let stage = transport.delegate as? ProxyHeaderStage {
-                    self.proxyHeaderStages[ObjectIdentifier(stage)] = nil
+                    reactor.proxyHeaderStages[ObjectIdentifier(stage)] = nil
                 }
-                self.serveConnection(over: transport, peer: address, leftover: leftover)
+                self.serveConnection(over: transport, peer: address, leftover: leftover, on: reactor)
             },
-            onClose: { [unowned self] stage in
-                self.proxyHeaderStages[ObjectIdentifier(stage)] = nil
-                self.metrics?.connectionRefused("proxy_header")
+            onClose: { [unowned reactor] stage in
+                reactor.proxyHeaderStages[ObjectIdentifier(stage)] = nil
+                reactor.context.metrics?.connectionRefused("proxy_header")
             })
-        proxyHeaderStages[ObjectIdentifier(stage)] = stage
+        reactor.proxyHeaderStages[ObjectIdentifier(stage)] = stage
         return stage
     }
 }

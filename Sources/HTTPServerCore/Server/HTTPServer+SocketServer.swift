@@ -21,7 +21,9 @@ extension HTTPServer {
     /// calling `serviceActions()` at least every `pollInterval`.
     ///
     /// Python polls for `shutdown()` every `poll_interval`; the reactor hears `shutdown()` at once
-    /// (an eventfd wake-up), so here the interval only paces `serviceActions()`.
+    /// (an eventfd wake-up), so here the interval only paces `serviceActions()`, which runs on the
+    /// calling thread (reactor 0) only. With `reactors` > 1, the other reactors serve on threads
+    /// started here, and it returns once every one of them has stopped.
     public func serveForever(pollInterval: Duration) throws {
         guard let loop, state.begin() else { return }
         defer {
@@ -31,7 +33,7 @@ extension HTTPServer {
         let service = ServiceTimer(server: self, interval: pollInterval)
         loop.arm(service.timer, after: pollInterval)
         defer { loop.disarm(service.timer) }
-        try loop.run()
+        try runReactors()
     }
 
     /// Python's `handle_request()`: serves until one request has been answered, or until `timeout`
@@ -40,7 +42,9 @@ extension HTTPServer {
     ///
     /// Unlike Python's, it does not serve one connection alone to its end: every connection the
     /// reactor holds is served meanwhile, and a keep-alive connection stays open for the next call.
-    /// A response larger than the socket takes at once is finished by the next call.
+    /// A response larger than the socket takes at once is finished by the next call. It runs
+    /// reactor 0 alone (with `reactors` > 1, the others do not run: reactor 0 accepts every
+    /// connection meanwhile, and those the others hold wait for `serveForever()`).
     public func handleRequest() throws {
         guard let loop, state.begin() else { return }
         defer {

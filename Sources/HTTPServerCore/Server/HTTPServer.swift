@@ -3,7 +3,8 @@ import HTTPServerHTTP1
 import HTTPServerReactor
 import HTTPServerTLS
 
-/// An HTTP/1 server on one epoll reactor thread. Equivalent to Python's `http.server.HTTPServer`.
+/// An HTTP/1 server on epoll reactor threads (one by default). Equivalent to Python's
+/// `http.server.HTTPServer`.
 ///
 /// ```swift
 /// let server = try HTTPServer(("127.0.0.1", 8000), handler: Hello.self)
@@ -13,6 +14,12 @@ import HTTPServerTLS
 /// It binds and listens when created (pass `bindAndActivate: false` to do it later with
 /// `serverBind()` and `serverActivate()`), serves on the thread that calls `serveForever()`, and
 /// stops when `shutdown()` is called from any thread.
+///
+/// With `ServerConfiguration.reactors` N > 1, `serveForever()` also starts N-1 threads, each with
+/// an event loop of its own; the loops accept from the one listening socket, and each serves the
+/// connections it accepted until they close. Handlers and the connection hooks (`verifyRequest`,
+/// `processRequest`, `finishRequest`, `closeRequest`, `handleError`, …) then run on N threads at
+/// once, each call on the thread of its connection's reactor (docs/concurrency.md).
 open class HTTPServer: @unchecked Sendable {
     /// The address asked for: host (name, IPv4 or IPv6 literal; "" for all interfaces) and port
     /// (0 picks a free port).
@@ -36,15 +43,21 @@ open class HTTPServer: @unchecked Sendable {
     public var ipv6Only: Bool?
     /// Limits and timeouts of each connection.
     public let configuration: ServerConfiguration
-    /// The reactor this server runs on (nil for a server of in-memory transports).
+    /// The reactor this server runs on, the first of them with `reactors` > 1 (the one on
+    /// `serveForever()`'s thread); nil for a server of in-memory transports. A handler's own
+    /// connection's loop is its `connectionLoop`.
     public let loop: EventLoop?
+    /// Every reactor's event loop, `loop` first; empty for a server of in-memory transports.
+    public var loops: [EventLoop] { reactors.compactMap(\.loop) }
     /// A server of in-memory transports: what other threads (workers, tasks, response streams)
     /// sent to its connections, run by the test (`runPostedWork`).
     let postedWork: PostedWork?
 
     var listener: ListeningSocket?
+    /// Reactor 0's connection context (the only one of a server of in-memory transports).
     let context: ConnectionContext
-    private var connections: [ObjectIdentifier: HTTPConnection] = [:]
+    /// The reactors, reactor 0 (on `serveForever()`'s thread) first.
+    let reactors: [ServerReactor]
     let state = ServerRunState()
     /// Python's `timeout`: how long `handleRequest()` waits for a request to be answered; nil: no limit.
     public var timeout: Duration?
@@ -89,26 +102,42 @@ open class HTTPServer: @unchecked Sendable {
         self.requestedAddress = (address.0, address.1)
         self.serverAddress = (address.0, address.1)
         self.configuration = configuration
-        let loop = clock == nil ? try EventLoop() : nil
-        self.loop = loop
-        let posted: PostedWork? = loop == nil ? PostedWork() : nil
-        self.postedWork = posted
-        let log = LogSink(logDestination)
-        log.accessLogFormat = configuration.accessLogFormat
+        // In-memory transports are served by the test's thread: one reactor, with no loop.
+        let count = clock == nil ? max(1, configuration.reactors) : 1
+        // The reactors buffer log lines each on its own thread, and hand whole lines to one writer
+        // thread, so that lines from N reactors never interleave.
+        let writer = LogWriter()
         var handleError: (any Error, SocketAddress?) -> Void = { _, _ in }
-        self.context = ConnectionContext(
-            configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
-            executor: loop ?? posted!, server: nil, makeHandler: handlerFactory, handleError: { handleError($0, $1) })
-        context.server = self
+        var reactors: [ServerReactor] = []
+        let posted: PostedWork? = clock == nil ? nil : PostedWork()
+        self.postedWork = posted
+        for index in 0..<count {
+            let loop = clock == nil ? try EventLoop() : nil
+            let log = LogSink(logDestination, writer: writer)
+            log.accessLogFormat = configuration.accessLogFormat
+            let context = ConnectionContext(
+                configuration: configuration, clock: clock ?? loop!, wallClock: wallClock, log: log,
+                executor: loop ?? posted!, server: nil, makeHandler: handlerFactory,
+                handleError: { handleError($0, $1) })
+            if let loop {
+                let flushTimer = Timer { [weak log] in log?.handOver() }  // weak: the sink holds this timer (via requestFlush)
+                log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
+            }
+            // Each reactor takes its share of the limit: no count shared between threads.
+            let limit = configuration.maxConnections.map { ($0 + count - 1) / count }
+            reactors.append(ServerReactor(index: index, loop: loop, context: context, connectionLimit: limit))
+        }
+        self.reactors = reactors
+        self.loop = reactors[0].loop
+        self.context = reactors[0].context
+        for reactor in reactors {
+            reactor.context.server = self
+            reactor.context.onConnectionClosed = { [unowned self, unowned reactor] connection in
+                self.connectionClosed(connection, on: reactor)
+            }
+        }
         handleError = { [unowned self] error, peer in self.handleError(error, clientAddress: peer) }
-        if let loop {
-            let flushTimer = Timer { [weak log] in log?.handOver() }  // weak: the sink holds this timer (via requestFlush)
-            log.requestFlush = { loop.arm(flushTimer, at: loop.now.advanced(by: .milliseconds(50))) }
-        }
         startMetrics()
-        context.onConnectionClosed = { [unowned self] connection in
-            self.connectionClosed(connection)
-        }
         if bindAndActivate {
             do {
                 try serverBind()
@@ -120,14 +149,11 @@ open class HTTPServer: @unchecked Sendable {
         }
     }
 
-    deinit {
-        context.ownBlockingPool?.stop(waitsForThreads: false)
-    }
-
-    /// Where log lines go (standard error by default; `.discard` silences the access log).
+    /// Where log lines go (standard error by default; `.discard` silences the access log). Set it
+    /// before serving. A `.custom` function is called on every reactor's thread.
     public var logDestination: LogDestination {
         get { context.log.destination }
-        set { context.log.destination = newValue }
+        set { for reactor in reactors { reactor.context.log.destination = newValue } }
     }
 
     /// Python's `server_bind()`: creates the socket and binds it.
@@ -152,31 +178,39 @@ open class HTTPServer: @unchecked Sendable {
         serverName = Self.fullyQualifiedName(of: local)
     }
 
-    /// Python's `server_activate()`: starts accepting connections on the reactor.
+    /// Python's `server_activate()`: starts accepting connections, on every reactor.
     open func serverActivate() throws {
-        guard let listener, let loop else { return }
-        try loop.startAccepting(listener, maxPerWakeup: configuration.acceptsPerWakeup) { [unowned self] transport, peer in
-            self.accepted(transport, peer: peer)
+        guard let listener else { return }
+        for reactor in reactors { try startAccepting(listener, on: reactor) }
+    }
+
+    /// `reactor`'s loop accepts from `listener` (shared with the other reactors' loops: one
+    /// socket, registered in each loop with EPOLLEXCLUSIVE; docs/concurrency.md says why).
+    func startAccepting(_ listener: ListeningSocket, on reactor: ServerReactor) throws {
+        guard let loop = reactor.loop else { return }
+        try loop.startAccepting(listener, maxPerWakeup: configuration.acceptsPerWakeup,
+                                sharedWithOtherLoops: reactors.count > 1) { [unowned self, unowned reactor] transport, peer in
+            self.accepted(transport, peer: peer, on: reactor)
         }
     }
 
-    /// The transport a connection accepted on `socket` talks to: the socket itself, or (in
-    /// `HTTPSServer`) TLS over it; nil closes the socket.
-    func connectionTransport(over socket: SocketTransport) -> Transport? {
+    /// The transport a connection accepted on `socket` by `reactor` talks to: the socket itself,
+    /// or (in `HTTPSServer`) TLS over it; nil closes the socket.
+    func connectionTransport(over socket: SocketTransport, on reactor: ServerReactor) -> Transport? {
         socket
     }
 
-    private func accepted(_ socket: SocketTransport, peer: SocketAddress) {
-        if isShuttingDown {
-            context.metrics?.connectionRefused("shutdown")
+    private func accepted(_ socket: SocketTransport, peer: SocketAddress, on reactor: ServerReactor) {
+        if reactor.isShuttingDown {
+            reactor.context.metrics?.connectionRefused("shutdown")
             socket.close()
             return
         }
-        guard let transport = connectionTransport(over: socket) else {
+        guard let transport = connectionTransport(over: socket, on: reactor) else {
             socket.close()
             return
         }
-        context.metrics?.accepted += 1
+        reactor.context.metrics?.accepted += 1
         serveAccepted(transport, peer: peer)
     }
 
@@ -221,14 +255,15 @@ open class HTTPServer: @unchecked Sendable {
     }
 
     private func startConnection(_ transport: Transport, peer: SocketAddress?) {
-        if let stage = proxyHeaderStage(over: transport, peer: peer) {
+        let reactor = currentReactor
+        if let stage = proxyHeaderStage(over: transport, peer: peer, on: reactor) {
             transport.delegate = stage
             if let socket = Self.socket(under: transport) {
                 do { try socket.start() } catch { stage.fail() }
             }
             return
         }
-        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
+        let connection = HTTPConnection(transport: transport, context: reactor.context, peer: peer)
         transport.delegate = connection
         if let socket = Self.socket(under: transport) {
             do {
@@ -238,88 +273,36 @@ open class HTTPServer: @unchecked Sendable {
                 return
             }
         }
-        connections[ObjectIdentifier(connection)] = connection
-        if let limit = configuration.maxConnections, connections.count >= limit, !isAcceptingPaused,
-           let listener, let loop {
-            // At the limit: new clients wait in the listen backlog instead of being accepted.
-            isAcceptingPaused = true
+        reactor.connections[ObjectIdentifier(connection)] = connection
+        if let limit = reactor.connectionLimit, reactor.connections.count >= limit, !reactor.isAcceptingPaused,
+           let listener, let loop = reactor.loop {
+            // At the limit: new clients wait in the listen backlog (or go to another reactor).
+            reactor.isAcceptingPaused = true
             loop.stopAccepting(listener)
         }
     }
 
-    private func connectionClosed(_ connection: HTTPConnection) {
-        connections[ObjectIdentifier(connection)] = nil
+    private func connectionClosed(_ connection: HTTPConnection, on reactor: ServerReactor) {
+        reactor.connections[ObjectIdentifier(connection)] = nil
         closeRequest(connection.transport)
-        if isAcceptingPaused && !isShuttingDown, let limit = configuration.maxConnections, connections.count < limit {
-            isAcceptingPaused = false
-            try? serverActivate()
+        if reactor.isAcceptingPaused && !reactor.isShuttingDown, let limit = reactor.connectionLimit,
+           reactor.connections.count < limit, let listener {
+            reactor.isAcceptingPaused = false
+            try? startAccepting(listener, on: reactor)
         }
-        if isShuttingDown && connections.isEmpty {
-            finishShutdown()
+        if reactor.isShuttingDown && reactor.connections.isEmpty {
+            reactor.finishShutdown()
         }
     }
 
     /// Serves `transport` from its client at `peer`, whose first bytes (already read) are `leftover`:
-    /// after a PROXY protocol header.
-    func serveConnection(over transport: Transport, peer: SocketAddress?, leftover: UnsafeRawBufferPointer) {
-        let connection = HTTPConnection(transport: transport, context: context, peer: peer)
+    /// after a PROXY protocol header, on the reactor that read it.
+    func serveConnection(over transport: Transport, peer: SocketAddress?, leftover: UnsafeRawBufferPointer,
+                         on reactor: ServerReactor) {
+        let connection = HTTPConnection(transport: transport, context: reactor.context, peer: peer)
         transport.delegate = connection
-        connections[ObjectIdentifier(connection)] = connection
+        reactor.connections[ObjectIdentifier(connection)] = connection
         if !leftover.isEmpty { connection.bytesReceived(leftover) }
-    }
-
-    /// The connections' metrics (HTTPServer+Metrics.swift).
-    var metrics: ServerMetrics? {
-        get { context.metrics }
-        set { context.metrics = newValue }
-    }
-
-    /// The open HTTP connections' states, by name, for the metrics.
-    var connectionStateCounts: [String: Int] {
-        var counts: [String: Int] = [:]
-        for connection in connections.values { counts[connection.state.name, default: 0] += 1 }
-        return counts
-    }
-
-    /// The connections' clock (the loop, or a test's manual clock).
-    var connectionClock: TimerScheduler { context.clock }
-
-    /// Publishes the metrics every second (HTTPServer+Metrics.swift).
-    var metricsTimer: Timer?
-
-    /// Connections still reading their PROXY protocol header (HTTPServer+ProxyProtocol.swift).
-    var proxyHeaderStages: [ObjectIdentifier: ProxyHeaderStage] = [:]
-    private var isAcceptingPaused = false
-    private var isShuttingDown = false
-    private var graceTimer: Timer?
-
-    /// Stops accepting, lets responses in flight finish (closing each connection after its current
-    /// response, idle ones at once), and stops the loop when all are closed or the grace period is
-    /// over. Runs on the loop thread.
-    private func beginShutdown() {
-        guard let loop, !isShuttingDown else { return }
-        isShuttingDown = true
-        if let listener { loop.stopAccepting(listener) }
-        for stage in Array(proxyHeaderStages.values) { stage.fail() }
-        if connections.isEmpty {
-            finishShutdown()
-            return
-        }
-        let timer = Timer { [unowned self] in
-            for connection in Array(self.connections.values) { connection.close() }
-            self.finishShutdown()
-        }
-        graceTimer = timer
-        loop.arm(timer, at: loop.now.advanced(by: configuration.shutdownGracePeriod))
-        for connection in Array(connections.values) { connection.closeGracefully() }
-    }
-
-    private func finishShutdown() {
-        guard let loop else { return }
-        if let graceTimer { loop.disarm(graceTimer) }
-        graceTimer = nil
-        isShuttingDown = false
-        loop.stop()
     }
 
     /// Serves one connection over `transport` (which must deliver its events on this server's
@@ -333,13 +316,18 @@ open class HTTPServer: @unchecked Sendable {
     /// carries no open connection of this server). For tests of backpressure (`HTTPServerTesting`).
     public func queuedOutputCount(over transport: Transport) -> Int {
         guard let connection = transport.delegate as? HTTPConnection,
-              connections[ObjectIdentifier(connection)] != nil else { return 0 }
+              currentReactor.connections[ObjectIdentifier(connection)] != nil else { return 0 }
         return connection.outputCount
     }
 
-    /// Writes buffered log lines now.
+    /// Writes buffered log lines now: the calling reactor's (reactor 0's from another thread while
+    /// serving), or every reactor's when the server is not serving.
     public func flushLog() {
-        context.log.flush()
+        if reactors.count > 1 && !state.isServing {
+            for reactor in reactors { reactor.context.log.flush() }
+        } else {
+            currentReactor.context.log.flush()
+        }
     }
 
     /// Python's `serve_forever()`: serves on the calling thread until `shutdown()`, calling
@@ -352,35 +340,27 @@ open class HTTPServer: @unchecked Sendable {
     /// keep-alive connections are closed cleanly (write side first, so that a request already on
     /// its way is not answered with a reset); requests already received are answered, each with
     /// `Connection: close`; after `shutdownGracePeriod` what is left is closed. Then
-    /// `serveForever()` returns.
+    /// `serveForever()` returns. With `reactors` > 1, every reactor does so for its own connections,
+    /// and `serveForever()` returns when all of them have (every reactor thread joined).
     ///
     /// Safe from any thread; from another thread it waits until `serveForever()` has returned, as
-    /// Python's does. From the server's own thread (a handler, a signal handler) it begins the
+    /// Python's does. From a reactor's own thread (a handler, a signal handler) it begins the
     /// shutdown and returns at once.
     open func shutdown() {
-        guard let loop else { return }
-        if loop.inLoopThread {
-            beginShutdown()
-            return
-        }
-        loop.execute { [unowned self] in self.beginShutdown() }
-        state.waitUntilStopped()
+        shutdownReactors()
     }
 
-    /// Python's `server_close()`: closes the listening socket and every connection.
+    /// Python's `server_close()`: closes the listening socket and every connection. Call it once
+    /// `serveForever()` has returned (or from the server's thread, with one reactor). Called while
+    /// `reactors` > 1 serve (the command line's Ctrl-C), each reactor closes its connections on its
+    /// own thread, and this waits (at most a second) until they have.
     open func serverClose() {
-        if let listener {
-            loop?.stopAccepting(listener)
-            listener.close()
-            self.listener = nil
-        }
-        for stage in Array(proxyHeaderStages.values) { stage.fail() }
-        for connection in Array(connections.values) {
-            connection.close()
-        }
-        connections.removeAll()
-        context.ownBlockingPool?.stop(waitsForThreads: false)
-        context.log.flush()
+        closeReactors()
+        for reactor in reactors { reactor.context.ownBlockingPool?.stop(waitsForThreads: false) }
+    }
+
+    deinit {
+        for reactor in reactors { reactor.context.ownBlockingPool?.stop(waitsForThreads: false) }
     }
 
     /// In-memory servers (tests): runs what workers, tasks and response streams have posted for
@@ -393,22 +373,25 @@ open class HTTPServer: @unchecked Sendable {
 
     /// Python's `handle_error(request, client_address)`: called when a handler throws. The default
     /// prints the error to standard error between dashed lines, as Python prints the traceback; with
-    /// a `.custom` log destination, the lines go to it instead.
+    /// a `.custom` log destination, the lines go to it instead. With `reactors` > 1, called on the
+    /// thread of the connection's reactor.
     open func handleError(_ error: any Error, clientAddress: SocketAddress?) {
         let peer = clientAddress.map { "('\($0.host)', \($0.port))" } ?? "(unknown)"
-        context.log.handOver()
+        let log = currentReactor.context.log
+        log.handOver()
         let text = String(repeating: "-", count: 40) + "\n"
             + "Exception occurred during processing of request from \(peer)\n"
             + "\(error)\n"
             + String(repeating: "-", count: 40) + "\n"
-        if case .custom = context.log.destination {
+        if case .custom = log.destination {
             // Whoever takes the log lines (a test harness, a log shipper) takes these too.
-            for line in text.split(separator: "\n") { context.log.write(String(line)) }
+            for line in text.split(separator: "\n") { log.write(String(line)) }
             return
         }
-        context.log.writeUnformatted(text)
+        log.writeUnformatted(text)
     }
 
-    /// Number of open client connections.
-    public var connectionCount: Int { connections.count }
+    /// Number of open client connections, on every reactor. Read it on the server's thread with
+    /// one reactor; with more, once `serveForever()` has returned (each reactor counts its own).
+    public var connectionCount: Int { reactors.reduce(0) { $0 + $1.connections.count } }
 }

@@ -27,8 +27,9 @@ final class LogSink {
     var destination: LogDestination
     private var buffer: [UInt8] = []
     private static let flushThreshold = 16 * 1024
-    /// Writes standard error and `Logger` records off the loop thread; started on first use.
-    let writer = LogWriter()
+    /// Writes standard error and `Logger` records off the loop thread; started on first use. One
+    /// for all the reactors of a server: it takes whole lines, so theirs never interleave.
+    let writer: LogWriter
     /// The access log's format (ServerConfiguration.accessLogFormat).
     var accessLogFormat: AccessLogFormat = .python
 
@@ -47,8 +48,9 @@ final class LogSink {
         writer.enqueue(.record(logger, level, "\(message)", metadata()))
     }
 
-    init(_ destination: LogDestination) {
+    init(_ destination: LogDestination, writer: LogWriter = LogWriter()) {
         self.destination = destination
+        self.writer = writer
     }
 
     /// True when `write` would have an effect (so callers can skip building the line).

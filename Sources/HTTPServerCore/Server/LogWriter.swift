@@ -106,6 +106,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     private func run() {
+        nameCurrentThread("http-log")
         while true {
             pthread_mutex_lock(&mutex)
             while queue.isEmpty && !isStopping { pthread_cond_wait(&condition, &mutex) }

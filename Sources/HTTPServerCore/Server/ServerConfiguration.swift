@@ -43,6 +43,13 @@ public struct ServerConfiguration: Sendable {
     /// burst in fewer wake-ups but end each batch with an accept4 that finds nothing (EAGAIN),
     /// one wasted system call per wake-up when clients arrive one at a time.
     public var acceptsPerWakeup: Int = 1
+    /// Event loops (reactors) serving connections, each on a thread of its own: reactor 0 on the
+    /// thread that calls `serveForever()`, the others on threads it starts. They accept from one
+    /// listening socket, and each serves the connections it accepted until they close; handlers
+    /// then run on that many threads at once. 1 (the default) is Python's one serving thread;
+    /// set it to the number of cores a busy server may use. A server of in-memory transports
+    /// always has one. `maxConnections` is shared out: each reactor holds at most its share.
+    public var reactors: Int = 1
     /// How long `shutdown()` lets responses in flight finish before it closes what is left.
     public var shutdownGracePeriod: Duration = .seconds(10)
     /// The access log's format: Python's (the default), Common Log Format or Combined.

@@ -10,6 +10,9 @@ import HTTPServerHTTP1
 /// backend (and its atomics or locks) per counter.
 final class ServerMetrics {
     private let factory: any MetricsFactory
+    /// The open connections of every reactor (a server with `reactors` > 1 has a `ServerMetrics`
+    /// per reactor; the gauges are their sum).
+    var stateTotals: ConnectionStateTotals?
 
     // Aggregated on the loop thread since the last publish.
     var bytesIn = 0
@@ -108,5 +111,28 @@ final class ServerMetrics {
             counter.increment(by: count)
         }
         counts.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Each reactor's open connections by state, so that the gauges one reactor sets count them all.
+final class ConnectionStateTotals: @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var perReactor: [[String: Int]]
+
+    init(reactors: Int) {
+        perReactor = Array(repeating: [:], count: reactors)
+    }
+
+    /// Records `reactor`'s counts and returns the sum over all reactors (a state counted before and
+    /// now empty stays in the sum as 0, so its gauge goes to 0).
+    func update(reactor: Int, _ states: [String: Int]) -> [String: Int] {
+        lock.withLock {
+            var mine = perReactor[reactor].mapValues { _ in 0 }
+            mine.merge(states) { _, new in new }
+            perReactor[reactor] = mine
+            var sum: [String: Int] = [:]
+            for counts in perReactor { sum.merge(counts, uniquingKeysWith: +) }
+            return sum
+        }
     }
 }

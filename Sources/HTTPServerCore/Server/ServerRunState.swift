@@ -4,7 +4,7 @@ import Glibc
 final class ServerRunState: @unchecked Sendable {
     private var mutex = pthread_mutex_t()
     private var condition = pthread_cond_t()
-    private var isServing = false
+    private var serving = false
 
     init() {
         pthread_mutex_init(&mutex, nil)
@@ -20,21 +20,28 @@ final class ServerRunState: @unchecked Sendable {
     func begin() -> Bool {
         pthread_mutex_lock(&mutex)
         defer { pthread_mutex_unlock(&mutex) }
-        if isServing { return false }
-        isServing = true
+        if serving { return false }
+        serving = true
         return true
     }
 
     func end() {
         pthread_mutex_lock(&mutex)
-        isServing = false
+        serving = false
         pthread_cond_broadcast(&condition)
         pthread_mutex_unlock(&mutex)
     }
 
+    /// True between `begin()` and `end()`.
+    var isServing: Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        return serving
+    }
+
     func waitUntilStopped() {
         pthread_mutex_lock(&mutex)
-        while isServing { pthread_cond_wait(&condition, &mutex) }
+        while serving { pthread_cond_wait(&condition, &mutex) }
         pthread_mutex_unlock(&mutex)
     }
 }

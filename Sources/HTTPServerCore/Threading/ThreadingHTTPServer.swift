@@ -19,12 +19,15 @@ import HTTPServerReactor
 ///
 /// `ServerConfiguration.workerThreads` threads run handlers, and at most
 /// `workerQueueLength` requests wait for a thread; past that, connections whose requests would
-/// wait are not read until there is room (backpressure), so nothing queues without bound.
+/// wait are not read until there is room (backpressure), so nothing queues without bound. With
+/// `reactors` > 1, the reactors share the one pool; each may hand it up to `workerThreads` jobs
+/// plus its share of `workerQueueLength`, and each job's results go back to the loop of its own
+/// connection.
 ///
 /// What stays on the reactor: `setup()`, `handle()`, `handleExpect100()`, `wantsStreamingBody()`
 /// and `finish()`; and a handler that streams its body (`wantsStreamingBody()` true) runs there
 /// too. A handler on a worker that calls `deferResponse()` must call `finishResponse()` from the
-/// server's loop (`server.loop?.execute`); `whenClientCloses` is not called for it.
+/// connection's loop (`connectionLoop?.execute`); `whenClientCloses` is not called for it.
 open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// Python's `daemon_threads`: true (as Python's `ThreadingHTTPServer`) means `serverClose()`
     /// does not wait for handlers still running; false, with `blockOnClose`, means it does.
@@ -34,7 +37,12 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// configuration's `shutdownGracePeriod`, and answers the requests already queued.)
     public var blockOnClose = true
 
-    let workers: HandlerWorkers
+    /// The worker threads, shared by the reactors.
+    let pool: WorkerPool
+    /// Each reactor's side of the pool, in the order of the reactors.
+    private(set) var reactorWorkers: [HandlerWorkers] = []
+    /// Reactor 0's side of the pool (the only one of a server of in-memory transports).
+    var workers: HandlerWorkers { reactorWorkers[0] }
 
     /// The designated initializer, as `HTTPServer`'s (its convenience initializers, such as
     /// `ThreadingHTTPServer(("127.0.0.1", 8000), handler: MyHandler.self)`, are inherited).
@@ -42,19 +50,23 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     public override init(address: (String, Int), configuration: ServerConfiguration, logDestination: LogDestination,
                          bindAndActivate: Bool, clock: TimerScheduler?, wallClock: @escaping () -> Int64,
                          handlerFactory: @escaping () -> BaseHTTPRequestHandler) throws {
-        let box = ExecutorBox()
-        self.workers = HandlerWorkers(
-            threadCount: configuration.workerThreads, queueLength: configuration.workerQueueLength,
-            post: { work in box.executor?.execute(work) })
+        self.pool = WorkerPool(threadCount: configuration.workerThreads)
         try super.init(address: address, configuration: configuration, logDestination: logDestination,
                        bindAndActivate: bindAndActivate, clock: clock, wallClock: wallClock,
                        handlerFactory: handlerFactory)
-        box.executor = context.executor
-        context.workers = workers
+        // No loop runs before `serveForever()`, so no request reaches a worker before this.
+        let share = (max(0, configuration.workerQueueLength) + reactors.count - 1) / reactors.count
+        for reactor in reactors {
+            // The reactor's loop, or (in-memory transports) the test's `PostedWork`.
+            let executor = reactor.context.executor
+            let workers = HandlerWorkers(pool: pool, queueLength: share, post: { work in executor.execute(work) })
+            reactor.context.workers = workers
+            reactorWorkers.append(workers)
+        }
     }
 
     deinit {
-        workers.pool.stop(waitsForThreads: false)
+        pool.stop(waitsForThreads: false)
     }
 
     /// Python's `server_close()`: closes the listening socket and every connection (a worker
@@ -62,16 +74,15 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// until every running handler has returned.
     open override func serverClose() {
         super.serverClose()
-        workers.pool.stop(waitsForThreads: blockOnClose && !daemonThreads)
+        pool.stop(waitsForThreads: blockOnClose && !daemonThreads)
     }
 
-    /// Requests whose handler runs or waits for a thread. Read it on the server's loop thread
-    /// (`loop?.execute`), as the reactor counts them there.
-    public var activeRequestCount: Int { workers.inFlight + workers.waitingCount }
-}
+    /// Requests whose handler runs or waits for a thread, of the reactor whose thread reads it
+    /// (reactor 0 from any other). Read it on a loop thread (`loop?.execute`), as each reactor
+    /// counts its own there.
+    public var activeRequestCount: Int {
+        let workers = currentReactor.context.workers ?? self.workers
+        return workers.inFlight + workers.waitingCount
+    }
 
-/// The server's executor, known only after `super.init`; read by workers through `post` (set
-/// before any request can reach a worker).
-private final class ExecutorBox: @unchecked Sendable {
-    var executor: (any ConnectionExecutor)?
 }

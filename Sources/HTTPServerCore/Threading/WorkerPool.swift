@@ -28,6 +28,19 @@ final class ConditionLock: @unchecked Sendable {
         while !isDone() { pthread_cond_wait(condition, mutex) }
     }
 
+    /// As `wait(until:)`, but gives up after `milliseconds`; returns `isDone()`.
+    func wait(until isDone: () -> Bool, milliseconds: Int) -> Bool {
+        var deadline = timespec()
+        clock_gettime(CLOCK_REALTIME, &deadline)
+        deadline.tv_sec += milliseconds / 1000
+        deadline.tv_nsec += (milliseconds % 1000) * 1_000_000
+        if deadline.tv_nsec >= 1_000_000_000 { deadline.tv_sec += 1; deadline.tv_nsec -= 1_000_000_000 }
+        while !isDone() {
+            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { return isDone() }
+        }
+        return true
+    }
+
     /// Wakes every waiter; call inside `withLock`.
     func broadcast() {
         pthread_cond_broadcast(condition)
@@ -112,6 +125,7 @@ final class WorkerPool: @unchecked Sendable {
 
     /// A thread's life: take a job, run it, until the pool stops and the queue is empty.
     private func work() {
+        nameCurrentThread("http-worker")
         // Each thread has its own buffers: a `BufferPool` is used by one thread at a time.
         let buffers = BufferPool(maxBuffers: 64)
         while true {

@@ -43,6 +43,11 @@ import Testing
         (["--header", ": empty name"], 2, "invalid header"),
         (["--content-type", ""], 2, "invalid content type"),
         (["--bogus"], 2, "Unknown option '--bogus'"),
+        (["--reactors", "0"], 2, "invalid number of reactors '0': expected a number from 1 to 1024"),
+        (["--reactors", "-3"], 2, "reactors"),
+        (["--reactors", "two"], 2, "invalid number of reactors 'two'"),
+        (["--reactors", "5000"], 2, "invalid number of reactors '5000'"),
+        (["--reactors"], 2, "Missing value"),
         (["-b"], 2, "Missing value"),
         (["-d"], 2, "Missing value"),
         (["-d", "/nonexistent-directory-for-tests"], 1, "cannot serve directory '/nonexistent-directory-for-tests': No such file or directory"),
@@ -147,6 +152,33 @@ import Testing
         let response = SimpleHTTPResponse(Array(first) + rest)
         #expect(response.status == 200)
         #expect(response.body.count >= 3 << 20 - 1024)
+        server.process.waitUntilExit()
+        #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
+    }
+
+    /// `--reactors 2`: two event loops serve the folder; SIGTERM drains both and exits 0, and so
+    /// does Ctrl-C (each reactor closes its own connections).
+    @Test(arguments: [SIGTERM, SIGINT])
+    func twoReactorsServeAndStopCleanly(signal: Int32) throws {
+        let tree = try SimpleTestTree()
+        defer { tree.remove() }
+        let server = try SimpleServerProcess.startSwift(["-b", "127.0.0.1", "-d", tree.served, "-p", "HTTP/1.1", "--reactors", "2", "0"])
+        defer { server.stop() }
+        var open: [Int32] = []
+        for _ in 0..<8 {
+            let fd = try SimpleServerProcess.connect(port: server.port)
+            open.append(fd)
+            let request = Array("GET /data.unknownext HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
+            _ = request.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            var head = [UInt8](repeating: 0, count: 4096)
+            let count = recv(fd, &head, head.count, 0)
+            #expect(count > 0 && String(decoding: head.prefix(max(0, count)), as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+        }
+        kill(server.process.processIdentifier, signal)
+        for fd in open {
+            _ = SimpleServerProcess.readAll(fd)  // the idle keep-alive connections are closed
+            close(fd)
+        }
         server.process.waitUntilExit()
         #expect(server.process.terminationReason == .exit && server.process.terminationStatus == 0)
     }

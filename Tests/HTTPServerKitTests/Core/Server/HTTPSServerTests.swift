@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import HTTPServerKit
+import HTTPServerReactor
 import Synchronization
 import Testing
 
@@ -56,14 +57,16 @@ final class RunningHTTPSServer {
     let log = CGILogLines()
     private let thread: Thread
 
-    init(tls configure: (inout TLSConfiguration) -> Void = { _ in },
+    init(tls configure: (inout TLSConfiguration) -> Void = { _ in }, reactors: Int = 1,
          handlerFactory: @escaping () -> BaseHTTPRequestHandler = { HelloHandler() }) throws {
         certificates = try TestCertificates.shared.get()
         var tls = TLSConfiguration(certificateChainFile: certificates.certificateFile,
                                    privateKeyFile: certificates.keyFile)
         configure(&tls)
         let log = self.log
-        server = try HTTPSServer(("127.0.0.1", 0), tls: tls,
+        var configuration = ServerConfiguration()
+        configuration.reactors = reactors
+        server = try HTTPSServer(("127.0.0.1", 0), tls: tls, configuration: configuration,
                                  logDestination: .custom { line in log.lines.withLock { $0.append(line) } },
                                  handlerFactory: handlerFactory)
         let server = self.server
@@ -117,6 +120,31 @@ final class RunningHTTPSServer {
         #expect(outcome.stderr.contains("ALPN: server accepted http/1.1"), "\(outcome.stderr)")
         #expect(outcome.stderr.contains("Re-using existing connection") || outcome.stderr.contains("Reusing existing"),
                 "\(outcome.stderr)")
+    }
+
+    /// Two reactors, each with its own TLS context: connections one after another alternate
+    /// between them, and each is served over TLS by the reactor that accepted it.
+    @Test(.enabled(if: Tool.exists("curl"), "curl is not installed"))
+    func twoReactorsServeTLSEachWithItsOwnContext() throws {
+        final class Which: BaseHTTPRequestHandler {
+            override var protocolVersion: String { "HTTP/1.1" }
+            override func doGET() throws {
+                let index = server.loops.firstIndex { $0.inLoopThread } ?? -1
+                let body = Array("reactor \(index);".utf8)
+                sendResponse(200)
+                sendHeader("Content-Length", String(body.count))
+                endHeaders()
+                wfile.write(body)
+            }
+        }
+        let running = try RunningHTTPSServer(reactors: 2, handlerFactory: { Which() })
+        var bodies = ""
+        for _ in 0..<6 {
+            let outcome = try Tool.run(["curl", "-sS", "--cacert", running.certificates.caFile, running.url])
+            #expect(outcome.status == 0, "\(outcome.stderr)")
+            bodies += outcome.stdout
+        }
+        #expect(bodies.contains("reactor 0;") && bodies.contains("reactor 1;"), "\(bodies)")
     }
 
     static let pythonClient = """
