@@ -118,6 +118,26 @@ static inline void creactor_sigemptyset(sigset_t *set) { sigemptyset(set); }
 
 /// The flag enums of epoll/eventfd import awkwardly; these keep Swift to plain ints.
 static inline int creactor_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+/// epoll_pwait2 (Linux 5.11): epoll_wait with a timeout in nanoseconds (negative: wait forever),
+/// where epoll_wait's milliseconds would round a 10 ms timer up to 11. Through syscall(2), so that
+/// the C library's age does not matter; -1 with ENOSYS on an older kernel.
+static inline int creactor_epoll_wait_ns(int epfd, struct epoll_event *events, int max, long long timeout_ns) {
+#ifdef SYS_epoll_pwait2
+    struct timespec timeout;
+    struct timespec *pointer = NULL;
+    if (timeout_ns >= 0) {
+        timeout.tv_sec = (time_t)(timeout_ns / 1000000000LL);
+        timeout.tv_nsec = (long)(timeout_ns % 1000000000LL);
+        pointer = &timeout;
+    }
+    return (int)syscall(SYS_epoll_pwait2, epfd, events, max, pointer, NULL, (size_t)0);
+#else
+    (void)epfd; (void)events; (void)max; (void)timeout_ns;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 static inline int creactor_eventfd_create(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
 static inline int creactor_accept(int fd, struct sockaddr_storage *addr, socklen_t *len) {
     return accept4(fd, (struct sockaddr *)addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);

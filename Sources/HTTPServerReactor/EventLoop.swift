@@ -211,6 +211,17 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     /// Number of armed timers.
     public var armedTimerCount: Int { timers.count }
 
+    /// epoll_pwait2's timeout: -1 (forever) with no timers, else the nanoseconds to the nearest
+    /// deadline.
+    private func waitTimeoutNanoseconds() -> Int64 {
+        if isStopping { return 0 }
+        guard let deadline = timers.first?.deadline else { return -1 }
+        return max(0, deadline.nanoseconds &- Instant.now().nanoseconds)
+    }
+
+    /// False once the kernel has said it has no epoll_pwait2 (before 5.11): epoll_wait then.
+    private var waitsInNanoseconds = true
+
     /// epoll_wait's timeout: -1 (forever) with no timers, else the time to the nearest deadline,
     /// rounded up so the wake-up is never early.
     private func waitTimeout() -> Int32 {
@@ -246,10 +257,16 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         }
         cachedNow = .now()
         while !isStopping {
-            let count = epoll_wait(epollFD, events, maxEvents, waitTimeout())
+            let count = waitsInNanoseconds
+                ? creactor_epoll_wait_ns(epollFD, events, maxEvents, waitTimeoutNanoseconds())
+                : epoll_wait(epollFD, events, maxEvents, waitTimeout())
             if count < 0 {
                 let error = creactor_errno()
                 if error == EINTR { continue }
+                if error == ENOSYS && waitsInNanoseconds {
+                    waitsInNanoseconds = false
+                    continue
+                }
                 throw SystemError(call: "epoll_wait", errno: error)
             }
             cachedNow = .now()
