@@ -9,11 +9,7 @@ final class BlockingHandler: BaseHTTPRequestHandler {
 
     override func doGET() throws {
         usleep(10_000)
-        sendResponse(200)
-        sendHeader("Content-Type", "text/plain")
-        sendHeader("Content-Length", "13")
-        endHeaders()
-        wfile.write(HelloHandler.body)
+        sendHello()
     }
 
     override func logMessage(_ message: String) {}
@@ -31,11 +27,7 @@ final class AsyncSleepHandler: AsyncHTTPRequestHandler {
         } else {
             try await sleep(for: .milliseconds(10))
         }
-        sendResponse(200)
-        sendHeader("Content-Type", "text/plain")
-        sendHeader("Content-Length", "13")
-        endHeaders()
-        wfile.write(HelloHandler.body)
+        sendHello()
     }
 
     override func logMessage(_ message: String) {}
@@ -46,11 +38,7 @@ final class AsyncHelloHandler: AsyncHTTPRequestHandler {
     override var protocolVersion: String { "HTTP/1.1" }
 
     override func doGET() async throws {
-        sendResponse(200)
-        sendHeader("Content-Type", "text/plain")
-        sendHeader("Content-Length", "13")
-        endHeaders()
-        wfile.write(HelloHandler.body)
+        sendHello()
     }
 
     override func logMessage(_ message: String) {}

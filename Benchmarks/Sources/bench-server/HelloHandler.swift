@@ -8,11 +8,7 @@ final class HelloHandler: BaseHTTPRequestHandler {
     override var protocolVersion: String { "HTTP/1.1" }
 
     override func doGET() throws {
-        sendResponse(200)
-        sendHeader("Content-Type", "text/plain")
-        sendHeader("Content-Length", "13")
-        endHeaders()
-        wfile.write(Self.body)
+        sendHello()
     }
 
     override func doPOST() throws {
@@ -23,4 +19,15 @@ final class HelloHandler: BaseHTTPRequestHandler {
     override func doPUT() throws { try doPOST() }
 
     override func logMessage(_ message: String) {}
+}
+
+extension BaseHTTPRequestHandler {
+    /// The `hello` response: 200, `text/plain`, the 13 bytes `Hello, World!`.
+    func sendHello() {
+        sendResponse(200)
+        sendHeader("Content-Type", "text/plain")
+        sendHeader("Content-Length", "13")
+        endHeaders()
+        wfile.write(HelloHandler.body)
+    }
 }

@@ -97,13 +97,6 @@ import Testing
             reply("got \(body.count)")
         }
 
-        func reply(_ text: String) {
-            let body = Array(text.utf8)
-            sendResponse(200)
-            sendHeader("Content-Length", String(body.count))
-            endHeaders()
-            wfile.write(body)
-        }
 
         override func finish() { Self.tally.add("finish") }
     }

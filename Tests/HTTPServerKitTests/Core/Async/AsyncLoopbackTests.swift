@@ -42,25 +42,6 @@ import Testing
             }
         }
 
-        func reply(_ text: String) {
-            let body = Array(text.utf8)
-            sendResponse(200)
-            sendHeader("Content-Length", String(body.count))
-            endHeaders()
-            wfile.write(body)
-        }
-    }
-
-    final class StreamHub: @unchecked Sendable {
-        private let lock = NSLock()
-        private var list: [ResponseStream] = []
-        private var closedCount = 0
-        func add(_ stream: ResponseStream) {
-            lock.lock(); list.append(stream); lock.unlock()
-            stream.onClose { [self] in lock.lock(); closedCount += 1; lock.unlock() }
-        }
-        var streams: [ResponseStream] { lock.lock(); defer { lock.unlock() }; return list }
-        var closed: Int { lock.lock(); defer { lock.unlock() }; return closedCount }
     }
 
     /// A server serving on a thread of its own.

@@ -11,7 +11,7 @@ import Testing
     /// says a Content-Length of 10 and keeps the connection; /worker (ThreadingHTTPServer) writes
     /// one event before returning from its worker.
     final class Events: BaseHTTPRequestHandler {
-        nonisolated(unsafe) static var hub = Hub()
+        nonisolated(unsafe) static var hub = StreamHub()
         nonisolated(unsafe) static var limit = 64 * 1024
         override var protocolVersion: String { "HTTP/1.1" }
         override func doGET() throws {
@@ -30,23 +30,10 @@ import Testing
         }
     }
 
-    /// The open streams, shared with producer threads.
-    final class Hub: @unchecked Sendable {
-        private let lock = NSLock()
-        private var list: [ResponseStream] = []
-        private(set) var closedCount = 0
-        func add(_ stream: ResponseStream) {
-            lock.lock(); list.append(stream); lock.unlock()
-            stream.onClose { [self] in lock.lock(); closedCount += 1; lock.unlock() }
-        }
-        var streams: [ResponseStream] { lock.lock(); defer { lock.unlock() }; return list }
-        var closed: Int { lock.lock(); defer { lock.unlock() }; return closedCount }
-    }
-
     final class Harness {
         let server: HTTPServer
         init(threading: Bool = false, limit: Int = 64 * 1024) throws {
-            Events.hub = Hub()
+            Events.hub = StreamHub()
             Events.limit = limit
             if threading {
                 server = try ThreadingHTTPServer(clock: ManualClock(), wallClock: { TestClient.defaultWallClock },

@@ -69,12 +69,6 @@ import Testing
                 }
             }
         }
-        func reply(_ text: String) {
-            sendResponse(200)
-            sendHeader("Content-Length", String(text.utf8.count))
-            endHeaders()
-            wfile.write(text)
-        }
     }
 
     @Test func streamedBodyArrivesPieceByPieceWithBackpressureAndNoSizeLimit() throws {

@@ -24,12 +24,6 @@ import Testing
             loop.arm(timer, at: loop.now.advanced(by: .milliseconds(300)))
         }
         nonisolated(unsafe) static var timers: [HTTPServerReactor.Timer] = []
-        func reply(_ text: String) {
-            sendResponse(200)
-            sendHeader("Content-Length", String(text.utf8.count))
-            endHeaders()
-            wfile.write(text)
-        }
     }
 
     static func readAll(_ fd: Int32, timeout: Double = 5) -> (bytes: [UInt8], reset: Bool) {

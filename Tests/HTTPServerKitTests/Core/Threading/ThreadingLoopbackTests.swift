@@ -41,13 +41,6 @@ import Testing
                 reply(path)
             }
         }
-        func reply(_ text: String) {
-            let body = Array(text.utf8)
-            sendResponse(200)
-            sendHeader("Content-Length", String(body.count))
-            endHeaders()
-            wfile.write(body)
-        }
     }
 
     /// A `ThreadingHTTPServer` serving on a thread of its own.
