@@ -1,8 +1,11 @@
 /// An AEAD cipher that Linux's kernel TLS encrypts with (uapi `linux/tls.h`), and the sizes of its
 /// keying material there.
 public enum KernelTLSCipher: Equatable, Sendable {
+    /// AES-128-GCM (`TLS_CIPHER_AES_GCM_128`).
     case aes128GCM
+    /// AES-256-GCM (`TLS_CIPHER_AES_GCM_256`).
     case aes256GCM
+    /// ChaCha20-Poly1305 (`TLS_CIPHER_CHACHA20_POLY1305`).
     case chacha20Poly1305
 
     /// The cipher of a suite by its IANA number (`SSL_CIPHER_get_protocol_id`); nil for one the

@@ -3,7 +3,9 @@
 public struct KernelTLSCryptoInfo: Equatable, Sendable {
     /// `TLS_1_2_VERSION` (0x0303) or `TLS_1_3_VERSION` (0x0304).
     public var version: UInt16
+    /// The record protection the keys are for.
     public var cipher: KernelTLSCipher
+    /// The server's write key (`KernelTLSCipher.keyLength` bytes).
     public var key: [UInt8]
     /// The kernel's `iv` field (see `KernelTLSCipher.ivLength`).
     public var iv: [UInt8]
@@ -12,9 +14,12 @@ public struct KernelTLSCryptoInfo: Equatable, Sendable {
     /// The sequence number of the next record the kernel writes.
     public var recordSequence: UInt64
 
+    /// `TLS_1_2_VERSION`.
     public static let tls12Version: UInt16 = 0x0303
+    /// `TLS_1_3_VERSION`.
     public static let tls13Version: UInt16 = 0x0304
 
+    /// Keying material for `setsockopt(SOL_TLS, TLS_TX)`, each field as the kernel names it.
     public init(version: UInt16, cipher: KernelTLSCipher, key: [UInt8], iv: [UInt8], salt: [UInt8],
                 recordSequence: UInt64) {
         self.version = version
