@@ -72,7 +72,8 @@ struct Message: Equatable {
     var trailers: [[UInt8]] = []
     var body: [UInt8] = []
     var framing: BodyFraming = .none
-    var flags: [Bool] = []
+    /// connectionClose, connectionKeepAlive, expectsContinue, isConnect, isKeepAlive: bits 0–4.
+    var flags: UInt8 = 0
 }
 
 struct Outcome: Equatable, CustomStringConvertible {
@@ -172,14 +173,17 @@ struct Driver {
                 check(n >= 0, "negative Content-Length")
                 if let max = limits.maxBodySize { check(n <= max, "Content-Length over the body limit") }
             }
-            message.flags = [head.connectionClose, head.connectionKeepAlive, head.expectsContinue, head.isConnect, head.isKeepAlive]
+            message.flags = (head.connectionClose ? 1 : 0) | (head.connectionKeepAlive ? 2 : 0)
+                | (head.expectsContinue ? 4 : 0) | (head.isConnect ? 8 : 0) | (head.isKeepAlive ? 16 : 0)
             current = message
             bodyTotal = 0
             return consumed
         case .body(let range):
             check(current != nil, ".body before .head")
             check(!range.isEmpty, "empty body range")
-            current?.body += bytes(range, within: count)
+            // Appended in place: a body fed one byte at a time would otherwise make an array a byte.
+            check(range.lowerBound >= 0 && range.upperBound <= count, "range \(range) outside 0..<\(count)")
+            current!.body.append(contentsOf: buffer[range])
             bodyTotal += range.count
             if let max = limits.maxBodySize { check(bodyTotal <= max, "body over the limit") }
             return range.upperBound
