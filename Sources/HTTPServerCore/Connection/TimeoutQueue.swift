@@ -45,12 +45,17 @@ final class TimeoutQueue {
 
     /// Puts `connection` at the end of `kind`'s list, due `kind`'s duration from now.
     func schedule(_ connection: HTTPConnection, _ kind: Kind) {
-        remove(connection)
         // A transport may report a close synchronously (from resumeReading() or awaitWritable(),
         // when epoll_ctl fails): a closed connection is about to be freed and must not be listed.
-        guard connection.state != .closed else { return }
+        guard connection.state != .closed else { return remove(connection) }
         let k = Int(kind.rawValue)
         let deadline = clock.now.nanoseconds &+ durations[k]
+        if connection.timeoutLink.kind == kind.rawValue && connection.timeoutLink.next == nil {
+            // Already last on this list: the later deadline keeps it sorted where it is.
+            connection.timeoutLink.deadline = deadline
+            return
+        }
+        remove(connection)
         connection.timeoutLink.deadline = deadline
         connection.timeoutLink.kind = kind.rawValue
         connection.timeoutLink.previous = lists[k].last
