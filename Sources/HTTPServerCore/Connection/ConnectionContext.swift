@@ -38,10 +38,9 @@ final class ConnectionContext {
     let parserLimits: ParserLimits
     let bufferedBodyLimit: Int?
 
-    /// Ready-made `Server:` and status lines, for the handler class that made them (one class per
-    /// server in practice; another class simply rebuilds them).
-    var serverLine: (owner: ObjectIdentifier, bytes: [UInt8])?
-    var statusLine: (owner: ObjectIdentifier, code: Int, bytes: [UInt8])?
+    /// Ready-made status line and `Server:` + `Date:` lines, for the handler class that made them
+    /// (one class per server in practice; another class simply rebuilds them).
+    let headLines = ReadyHeadLines()
     /// The access log's local-time stamp, formatted once a second.
     var logDate: (second: Int64, text: String) = (-1, "")
     /// The Common/Combined log's stamp, formatted once a second (Server/AccessLog.swift).
@@ -86,27 +85,6 @@ final class ConnectionContext {
         self.handleError = handleError
     }
 
-    private var dateLine: [UInt8] = []
-    private var dateLineSecond: Int64 = -1
-
-    /// `Date: <IMF-fixdate>\r\n`, rebuilt at most once a second.
-    func withDateLine<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        let now = wallClock()
-        if now != dateLineSecond {
-            dateLineSecond = now
-            var line: [UInt8] = []
-            swap(&line, &dateLine)  // rebuilt in its own storage, which it keeps
-            line.removeAll(keepingCapacity: true)
-            line.append(contentsOf: "Date: ".utf8)
-            HTTPDate.format(epochSeconds: now, into: &line)
-            line.append(13)
-            line.append(10)
-            dateLine = line
-        }
-        // Read once, then written from outside the access: no exclusivity check spans `body`.
-        let line = dateLine
-        return line.withUnsafeBytes(body)
-    }
 }
 
 /// A client address kept only until the connection's handler exists (a `SocketAddress` is large;
@@ -114,4 +92,80 @@ final class ConnectionContext {
 final class SocketAddressBox {
     let address: SocketAddress
     init(_ address: SocketAddress) { self.address = address }
+}
+
+/// The lines every response of a server begins with, kept ready-made in raw memory so that a
+/// response copies them with no reference counting: the last status line written (by code and
+/// handler class) and `Server: <versionString()>` + `Date: <IMF-fixdate>`, rebuilt when the
+/// second or the handler class changes.
+// callgrind: −360 instructions per keep-alive request, with `writeResponseHeader` and the header
+// line check (8,655 → 8,295), against `[UInt8]` lines in optional tuples
+// (each use retained and released the array, and the date line was a closure call of its own)
+final class ReadyHeadLines {
+    // Read on every response, written once a second: no dynamic exclusivity check (nothing here
+    // calls out while it writes).
+    @exclusivity(unchecked) private var status = RawLine()
+    @exclusivity(unchecked) private var statusCode = -1
+    @exclusivity(unchecked) private var statusOwner: ObjectIdentifier?
+    @exclusivity(unchecked) private var serverAndDate = RawLine()
+    @exclusivity(unchecked) private var serverAndDateSecond: Int64 = -1
+    @exclusivity(unchecked) private var serverAndDateOwner: ObjectIdentifier?
+
+    /// Bytes in memory of their own, grown when a longer line replaces them; freed with the cache.
+    struct RawLine {
+        private(set) var base: UnsafeMutableRawPointer?
+        private(set) var count = 0
+        private var capacity = 0
+
+        var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+        mutating func replace(with line: [UInt8]) {
+            if line.count > capacity {
+                base?.deallocate()
+                capacity = max(64, line.count)
+                base = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+            }
+            line.withUnsafeBytes { base!.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            count = line.count
+        }
+
+        func free() { base?.deallocate() }
+    }
+
+    deinit {
+        status.free()
+        serverAndDate.free()
+    }
+
+    /// The status line for `code` as `owner`'s handler class last made it, if it is the one kept.
+    @inline(__always)
+    func status(code: Int, owner: ObjectIdentifier) -> UnsafeRawBufferPointer? {
+        statusCode == code && statusOwner == owner ? status.bytes : nil
+    }
+
+    func keepStatus(_ line: [UInt8], code: Int, owner: ObjectIdentifier) {
+        status.replace(with: line)
+        statusCode = code
+        statusOwner = owner
+    }
+
+    /// `Server: …\r\nDate: …\r\n` for `owner` at `second`; `serverLine` is asked only when the
+    /// handler class changes.
+    @inline(__always)
+    func serverAndDate(second: Int64, owner: ObjectIdentifier, serverLine: () -> String) -> UnsafeRawBufferPointer {
+        if second != serverAndDateSecond || owner != serverAndDateOwner {
+            rebuildServerAndDate(second: second, owner: owner, serverLine: serverLine)
+        }
+        return serverAndDate.bytes
+    }
+
+    private func rebuildServerAndDate(second: Int64, owner: ObjectIdentifier, serverLine: () -> String) {
+        var line = Array("Server: \(serverLine())\r\nDate: ".utf8)
+        HTTPDate.format(epochSeconds: second, into: &line)
+        line.append(13)
+        line.append(10)
+        serverAndDate.replace(with: line)
+        serverAndDateSecond = second
+        serverAndDateOwner = owner
+    }
 }

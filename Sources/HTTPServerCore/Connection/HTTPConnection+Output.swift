@@ -22,6 +22,17 @@ extension HTTPConnection {
 
     func markHead() -> OutputQueue.Mark { output.mark() }
 
+    /// A header line of the response head: its framing noted, then (unless HTTP/0.9) queued.
+    /// Returns what a `Connection` header asks for.
+    func writeResponseHeader(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                             writesLine: Bool) -> ResponseFraming.ConnectionOption? {
+        let option = response.noteHeader(name, value)
+        guard writesLine else { return option }
+        if response.headMark == nil { response.headMark = markHead() }
+        writeHeaderLine(name, value)
+        return option
+    }
+
     func writeBody(_ bytes: [UInt8]) {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)

@@ -17,12 +17,9 @@ extension BaseHTTPRequestHandler {
             return
         }
         let context = connection.context
-        let owner = ObjectIdentifier(type(of: self))
-        if context.serverLine?.owner != owner {
-            context.serverLine = (owner, Array("Server: \(versionString())\r\n".utf8))
-        }
-        context.serverLine.unsafelyUnwrapped.bytes.withUnsafeBytes { connection.writeHead($0) }
-        context.withDateLine { connection.writeHead($0) }
+        let lines = context.headLines.serverAndDate(second: context.wallClock(), owner: ObjectIdentifier(type(of: self)),
+                                                    serverLine: { self.versionString() })
+        connection.writeHead(lines)
     }
 
     /// The status line; the common ones come ready-made from the context.
@@ -34,16 +31,16 @@ extension BaseHTTPRequestHandler {
         connection.response.pendingStatus = code.code
         let owner = ObjectIdentifier(type(of: self))
         // The context's cache is the reactor's.
-        if message == nil, connection.workerJob == nil, let cached = connection.context.statusLine,
-           cached.code == code.code, cached.owner == owner {
-            cached.bytes.withUnsafeBytes { connection.writeHead($0) }
+        let onReactor = connection.workerJob == nil
+        if message == nil, onReactor, let line = connection.context.headLines.status(code: code.code, owner: owner) {
+            connection.writeHead(line)
             return
         }
         let phrase = message ?? responses[code.code]?.phrase ?? ""
         let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
         line.withUnsafeBytes { connection.writeHead($0) }
-        if message == nil && connection.workerJob == nil {
-            connection.context.statusLine = (owner, code.code, line)
+        if message == nil && onReactor {
+            connection.context.headLines.keepStatus(line, code: code.code, owner: owner)
         }
     }
 
@@ -51,11 +48,23 @@ extension BaseHTTPRequestHandler {
     /// no input can split the response.
     func writeHeader(_ keyword: String, _ value: String) {
         guard let connection else { return }
-        var keyword = keyword
-        var value = value
-        let accepted = keyword.withUTF8 { name in
-            value.withUTF8 { text in
+        // Native and small strings lend their bytes as they are; others (bridged, lazily
+        // decoded) are made contiguous first.
+        let lent = keyword.utf8.withContiguousStorageIfAvailable { name in
+            value.utf8.withContiguousStorageIfAvailable { text in
                 writeHeaderBytes(UnsafeRawBufferPointer(name), UnsafeRawBufferPointer(text), connection)
+            }
+        }
+        let accepted: Bool
+        if let lent, let result = lent {
+            accepted = result
+        } else {
+            var keyword = keyword
+            var value = value
+            accepted = keyword.withUTF8 { name in
+                value.withUTF8 { text in
+                    writeHeaderBytes(UnsafeRawBufferPointer(name), UnsafeRawBufferPointer(text), connection)
+                }
             }
         }
         if !accepted {
@@ -67,16 +76,11 @@ extension BaseHTTPRequestHandler {
     private func writeHeaderBytes(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
                                   _ connection: HTTPConnection) -> Bool {
         if name.isEmpty || hasLineBreak(name) || hasLineBreak(value) { return false }
-        switch connection.response.noteHeader(name, value) {
+        switch connection.writeResponseHeader(name, value, writesLine: !isHTTP09) {
         case .close?: closeConnection = true
         case .keepAlive?: closeConnection = false
         case nil: break
         }
-        guard !isHTTP09 else { return true }
-        if connection.response.headMark == nil {
-            connection.response.headMark = connection.markHead()
-        }
-        connection.writeHeaderLine(name, value)
         return true
     }
 
@@ -108,8 +112,23 @@ private let crlf: StaticString = "\r\n"
 private let connectionClose: StaticString = "Connection: close\r\n"
 private let connectionKeepAlive: StaticString = "Connection: keep-alive\r\n"
 
+/// Whether `bytes` holds a CR or an LF: eight bytes at a time while no byte is below 14, then
+/// byte by byte (header names and values are short; two `memchr` calls cost more).
 @inline(__always)
 private func hasLineBreak(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    guard let base = bytes.baseAddress, bytes.count > 0 else { return false }
-    return memchr(base, 10, bytes.count) != nil || memchr(base, 13, bytes.count) != nil
+    guard let base = bytes.baseAddress else { return false }
+    let count = bytes.count
+    var i = 0
+    while count &- i >= 8 {
+        let w = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        // Some byte below 14 (exact while no byte is ≥ 0x80; a false alarm only costs the byte loop).
+        if (w &- 0x0E0E_0E0E_0E0E_0E0E) & ~w & 0x8080_8080_8080_8080 != 0 { break }
+        i &+= 8
+    }
+    while i < count {
+        let b = base.load(fromByteOffset: i, as: UInt8.self)
+        if b == 10 || b == 13 { return true }
+        i &+= 1
+    }
+    return false
 }

@@ -30,17 +30,13 @@ struct ResponseFraming {
 
     /// Notes a header that frames the response; returns what a `Connection` header asks for.
     mutating func noteHeader(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> ConnectionOption? {
-        switch name.count {
-        case 10, 14, 17: break  // the lengths of the three names below: most headers stop here
-        default: return nil
-        }
-        let all = 0..<name.count
         let valueRange = 0..<value.count
-        if asciiCaseInsensitiveEquals(name, all, "connection") {
+        switch name.count {
+        case 10 where asciiCaseInsensitiveEquals(name, 0..<10, "connection"):
             sentConnectionHeader = true
             if asciiCaseInsensitiveEquals(value, valueRange, "close") { return .close }
             if asciiCaseInsensitiveEquals(value, valueRange, "keep-alive") { return .keepAlive }
-        } else if asciiCaseInsensitiveEquals(name, all, "content-length") {
+        case 14 where asciiCaseInsensitiveEquals(name, 0..<14, "content-length"):
             var trimmed = valueRange
             while trimmed.lowerBound < trimmed.upperBound && (value[trimmed.lowerBound] == 32 || value[trimmed.lowerBound] == 9) {
                 trimmed = (trimmed.lowerBound + 1)..<trimmed.upperBound
@@ -49,8 +45,10 @@ struct ResponseFraming {
                 trimmed = trimmed.lowerBound..<(trimmed.upperBound - 1)
             }
             declaredLength = asciiDecimalValue(value, trimmed)
-        } else if asciiCaseInsensitiveEquals(name, all, "transfer-encoding") {
+        case 17 where asciiCaseInsensitiveEquals(name, 0..<17, "transfer-encoding"):
             isChunked = asciiTokenListContains(value, valueRange, "chunked")
+        default:
+            break  // most headers stop here, on their length
         }
         return nil
     }
