@@ -88,26 +88,27 @@ extension HTTPConnection {
         requestCount += 1
         let handler = ensureHandler()
         let method = withHeadBytes { KnownMethod(UnsafeRawBufferPointer(rebasing: $0[parser.head.method])) }
-        let head = parser.head
+        // The head's fields one by one: a copy of the whole head would retain its field list.
+        let framing = parser.head.framing
         var reachesLimit = false
         if let limit = context.configuration.maxRequestsPerConnection, requestCount >= limit { reachesLimit = true }
-        switch machine.headReceived(clientKeepsAlive: head.clientKeepsAlive, reachesRequestLimit: reachesLimit) {
+        switch machine.headReceived(clientKeepsAlive: parser.head.clientKeepsAlive, reachesRequestLimit: reachesLimit) {
         case .beginRequest(let serverCloses):
             handler.beginRequest(method: method, serverCloses: serverCloses)
         case .close:
             close()
             return
         }
-        if head.framing == .none {
+        if framing == .none {
             return  // the parser reports `.end` next
         }
         context.timeouts.schedule(self, .body)
         let streams = handler.wantsStreamingBody()
-        if !streams, let limit = context.bufferedBodyLimit, case .contentLength(let length) = head.framing, length > limit {
+        if !streams, let limit = context.bufferedBodyLimit, case .contentLength(let length) = framing, length > limit {
             failRequest(ParseError(.bodyTooLarge, status: 413), detail: .refusedAfterHead)
             return
         }
-        if head.expectsContinue && head.version >= .http11 && handler.isProtocolHTTP11 {
+        if parser.head.expectsContinue && parser.head.version >= .http11 && handler.isProtocolHTTP11 {
             let proceed = handler.handleExpect100()
             if !proceed {
                 // The handler refused the body (417 or similar): it is not read, and the connection
