@@ -110,7 +110,7 @@ public struct RequestParser: Sendable {
     /// Ready for the next request on the connection (keeps capacity).
     public mutating func reset() {
         head.clear()
-        trailers.removeAll(keepingCapacity: true)
+        if !trailers.isEmpty { trailers.removeAll(keepingCapacity: true) }
         state = .requestLineStart
         scanned = 0
         fields = FieldLineScanner()
