@@ -60,6 +60,55 @@ final class ConnectionContext {
     }
     private(set) var ownBlockingPool: WorkerPool?
 
+    /// Connections that became idle holding an exchange since the last sweep. Not owned: a
+    /// connection leaves the list when it closes or is freed (`unpark`).
+    private var parked: [Unmanaged<HTTPConnection>] = []
+    private var sweepTimer: Timer?
+    /// How long an idle connection may keep its exchange, at most.
+    static let parkingTime: Duration = .milliseconds(100)
+
+    /// `connection` is idle with an exchange: it gives it back at the next sweep if still idle.
+    func park(_ connection: HTTPConnection) {
+        connection.parkIndex = Int32(parked.count)
+        parked.append(Unmanaged.passUnretained(connection))
+        if parked.count == 1 { armSweep() }
+    }
+
+    private func armSweep() {
+        let timer = sweepTimer ?? Timer { [unowned self] in self.sweepParked() }
+        sweepTimer = timer
+        clock.arm(timer, after: Self.parkingTime)
+    }
+
+    deinit {
+        // The scheduler keeps an armed timer, whose action must not outlive the context.
+        if let sweepTimer { clock.disarm(sweepTimer) }
+    }
+
+    /// Takes `connection` off the list (it is closing, or being freed).
+    func unpark(_ connection: HTTPConnection) {
+        let index = Int(connection.parkIndex)
+        connection.parkIndex = -1
+        let last = parked.removeLast()
+        if index < parked.count {
+            parked[index] = last
+            last.takeUnretainedValue().parkIndex = Int32(index)
+        }
+    }
+
+    private func sweepParked() {
+        var list: [Unmanaged<HTTPConnection>] = []
+        swap(&list, &parked)
+        for entry in list {
+            let connection = entry.takeUnretainedValue()
+            connection.parkIndex = -1
+            connection.giveBackIdleExchange()
+        }
+        list.removeAll(keepingCapacity: true)
+        if parked.isEmpty { swap(&list, &parked) }  // keep the storage
+        if !parked.isEmpty { armSweep() }
+    }
+
     init(configuration: ServerConfiguration, clock: TimerScheduler, wallClock: @escaping () -> Int64,
          log: LogSink, executor: any ConnectionExecutor, server: HTTPServer?, makeHandler: @escaping () -> BaseHTTPRequestHandler,
          handleError: @escaping (any Error, SocketAddress?) -> Void) {

@@ -20,6 +20,7 @@ extension HTTPConnection {
     func close() {
         guard case .release(let reportsStreamEnd) = machine.closed() else { return }
         context.timeouts.remove(self)
+        if parkIndex >= 0 { context.unpark(self) }
         if let workerJob {
             // The worker owns the exchange and the handler until the reactor hears it is done
             // (`workerFinished` releases them); a worker waiting to write goes on at once.
