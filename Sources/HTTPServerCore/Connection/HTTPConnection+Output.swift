@@ -12,12 +12,20 @@ extension HTTPConnection {
 
     func writeHead(_ bytes: UnsafeRawBufferPointer) {
         if workerJob != nil { return workerWriteHead(bytes) }
-        output.append(bytes, pool: pool)
+        withOutput { $0.append(bytes, pool: pool) }
     }
 
     func writeHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         if workerJob != nil { return workerWriteHeaderLine(name, value) }
-        output.appendHeaderLine(name, value, pool: pool)
+        withOutput { $0.appendHeaderLine(name, value, pool: pool) }
+    }
+
+    /// The exchange's output queue, for an append: the connection holds the exchange throughout
+    /// (an append calls nothing that could let it go), so it is borrowed without being retained.
+    // callgrind: −261 instructions per keep-alive request (7,376 → 7,115 for the head's writes)
+    @inline(__always)
+    private func withOutput(_ body: (inout OutputQueue) -> Void) {
+        Unmanaged.passUnretained(exchange)._withUnsafeGuaranteedRef { body(&$0.output) }
     }
 
     func markHead() -> OutputQueue.Mark { output.mark() }
@@ -38,9 +46,9 @@ extension HTTPConnection {
         let allowed = response.clampBody(bytes.count)
         if workerJob != nil { return workerWrites(bytes, allowed) }
         if allowed == bytes.count {
-            output.append(bytes, pool: pool)
+            withOutput { $0.append(bytes, pool: pool) }
         } else {
-            bytes.withUnsafeBytes { output.append(UnsafeRawBufferPointer(rebasing: $0[0..<allowed]), pool: pool) }
+            bytes.withUnsafeBytes { raw in withOutput { $0.append(UnsafeRawBufferPointer(rebasing: raw[0..<allowed]), pool: pool) } }
         }
         if machine.isAwaitingDeferredResponse { flushOutput() }
     }
@@ -49,7 +57,7 @@ extension HTTPConnection {
         guard response.admitBody(bytes.count) else { return }
         let allowed = response.clampBody(bytes.count)
         if workerJob != nil { return workerWrites(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed])) }
-        output.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: pool)
+        withOutput { $0.append(UnsafeRawBufferPointer(rebasing: bytes[0..<allowed]), pool: pool) }
         if machine.isAwaitingDeferredResponse { flushOutput() }
     }
 
