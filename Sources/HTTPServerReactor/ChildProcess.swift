@@ -94,7 +94,8 @@ public final class ChildProcess: EventHandler {
     /// Called once, on the loop thread, when the process exits (before it is reaped).
     public var onExit: ((Termination) -> Void)?
 
-    private weak var loop: EventLoop?
+    private let loopLink: EventLoop.Link
+    private var loop: EventLoop? { loopLink.loop }
     private var pidfd: Int32
     private var registration: Registration?
     private let hasOwnGroup: Bool
@@ -105,7 +106,7 @@ public final class ChildProcess: EventHandler {
         self.pid = pid
         self.pidfd = pidfd
         self.hasOwnGroup = hasOwnGroup
-        self.loop = loop
+        self.loopLink = loop.link
         self.standardInput = standardInput
         self.standardOutput = standardOutput
         self.standardError = standardError

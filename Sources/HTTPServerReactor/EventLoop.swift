@@ -59,6 +59,19 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     /// How long accepting stays paused after EMFILE/ENFILE (and similar) before it is retried.
     public var acceptRetryDelay: Duration = .milliseconds(100)
 
+    /// How transports, pipes and child processes refer to the loop (they may outlive it).
+    public let link = Link()
+
+    /// A reference to a loop that may be kept past the loop's life: `loop` reads nil once the
+    /// loop is gone. What `weak var loop` would be, without its cost: one weak reference gives the
+    /// loop a side table, and from then on every retain and release of the loop takes the
+    /// runtime's slow path (callgrind: −134 instructions per keep-alive request, 7,065 → 6,931).
+    public final class Link: @unchecked Sendable {
+        /// The loop, until it is freed. Read on the loop's thread, or where the loop cannot be
+        /// freed meanwhile.
+        public fileprivate(set) unowned(unsafe) var loop: EventLoop?
+    }
+
     var signalFD: Int32 = -1
     var signalSet = sigset_t()
     var signalHandlers: [Int32: [() -> Void]] = [:]
@@ -81,11 +94,14 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         cachedNow = .now()
         epollFD = epoll.release()
         wakeFD = wake.release()
+        link.loop = self
         // If this throws, deinit closes and frees everything above.
         _ = try register(wakeFD, interest: .read, handler: WakeUpHandler(loop: self))
     }
 
     deinit {
+        // What kept a link finds no loop from now on (transports dropped below included).
+        link.loop = nil
         // Drop handlers first: transports close their sockets in their own deinit.
         slots.removeAll()
         acceptors.removeAll()

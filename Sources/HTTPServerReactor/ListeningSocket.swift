@@ -16,13 +16,14 @@ public final class ListeningSocket {
     private let acceptingLoops = Lock<[WeakLoop]>([])
 
     private struct WeakLoop {
-        weak var loop: EventLoop?
+        let link: EventLoop.Link
+        var loop: EventLoop? { link.loop }
     }
 
     func addAcceptingLoop(_ loop: EventLoop) {
         acceptingLoops.withLock { loops in
             loops.removeAll { $0.loop == nil || $0.loop === loop }
-            loops.append(WeakLoop(loop: loop))
+            loops.append(WeakLoop(link: loop.link))
         }
     }
 

@@ -13,7 +13,8 @@ import CHTTPServerReactor
 /// the end of the stream) releases the callbacks, so closures that capture the owner make no cycle
 /// that outlives the stream.
 public final class PipeReader: EventHandler {
-    private weak var loop: EventLoop?
+    private let loopLink: EventLoop.Link
+    private var loop: EventLoop? { loopLink.loop }
     private var rawFD: Int32
     private var registration: Registration?
     private var isPaused = false
@@ -32,7 +33,7 @@ public final class PipeReader: EventHandler {
     /// Takes ownership of `fd` (made nonblocking here) and registers it, without interest until
     /// `start`. On failure the descriptor is closed.
     init(loop: EventLoop, fd: Int32) throws(SystemError) {
-        self.loop = loop
+        self.loopLink = loop.link
         self.rawFD = fd
         do {
             registration = try loop.adoptPipe(fd, handler: self)

@@ -8,7 +8,8 @@ import CHTTPServerReactor
 /// `wfile`. When the reader goes away (EPIPE: the child closed its input or exited), the queue is
 /// dropped, the descriptor closed, and `onFailure` called; writes after that are ignored.
 public final class PipeWriter: EventHandler {
-    private weak var loop: EventLoop?
+    private let loopLink: EventLoop.Link
+    private var loop: EventLoop? { loopLink.loop }
     private var rawFD: Int32
     private var registration: Registration?
     private var queue: [UInt8] = []
@@ -28,7 +29,7 @@ public final class PipeWriter: EventHandler {
 
     /// Takes ownership of `fd` (made nonblocking here) and registers it. On failure it is closed.
     init(loop: EventLoop, fd: Int32) throws(SystemError) {
-        self.loop = loop
+        self.loopLink = loop.link
         self.rawFD = fd
         do {
             registration = try loop.adoptPipe(fd, handler: self)

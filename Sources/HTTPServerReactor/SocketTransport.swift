@@ -7,7 +7,8 @@ import CHTTPServerReactor
 /// called again, and every method is harmless: writes throw `SystemError(call:errno: EBADF)`,
 /// the rest do nothing.
 ///
-/// A transport may outlive its loop (it holds it weakly): it then only closes its descriptor.
+/// A transport may outlive its loop (it holds the loop's link, not the loop): it then only closes
+/// its descriptor.
 ///
 /// Edge-triggered (EPOLLET), as nginx registers its sockets: epoll reports a socket when something
 /// new happens to it, in the order it happened, so that busy connections cannot keep the others
@@ -22,8 +23,10 @@ import CHTTPServerReactor
 /// `transportWritable()` waits for, with no epoll_ctl (`awaitWritable()` without a blocked write
 /// re-arms once, so that epoll looks again).
 public final class SocketTransport: Transport, EventHandler {
-    /// Weak: the loop owns its registered transports, and a transport kept past its loop must not crash.
-    private weak var loop: EventLoop?
+    /// Not owned: the loop owns its registered transports, and a transport kept past its loop must
+    /// not crash (the link reads nil then).
+    private let loopLink: EventLoop.Link
+    private var loop: EventLoop? { loopLink.loop }
     /// The loop's read buffer, cached for the hot path; used only inside the loop's own callbacks.
     private let readBuffer: UnsafeMutableRawBufferPointer
     private var rawFD: Int32
@@ -55,7 +58,7 @@ public final class SocketTransport: Transport, EventHandler {
 
     /// Takes ownership of a connected, nonblocking socket descriptor (closed by `close()` or deinit).
     public init(loop: EventLoop, fd: Int32) {
-        self.loop = loop
+        self.loopLink = loop.link
         self.readBuffer = loop.readBuffer
         self.rawFD = fd
     }

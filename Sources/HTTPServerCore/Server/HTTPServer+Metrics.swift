@@ -13,8 +13,9 @@ extension HTTPServer {
             metrics.stateTotals = totals
             reactor.context.metrics = metrics
             guard let loop = reactor.loop else { continue }  // in-memory servers publish when asked (`publishMetrics()`)
-            let timer = HTTPServerReactor.Timer { [weak self, weak loop, unowned reactor] in
-                guard let self, let loop, let timer = reactor.metricsTimer else { return }
+            let link = loop.link
+            let timer = HTTPServerReactor.Timer { [weak self, unowned reactor] in
+                guard let self, let loop = link.loop, let timer = reactor.metricsTimer else { return }
                 self.publishMetrics(reactor)
                 loop.arm(timer, at: loop.now.advanced(by: .seconds(1)))
             }
