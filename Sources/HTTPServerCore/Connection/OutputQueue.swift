@@ -49,9 +49,11 @@ struct OutputQueue {
 
     private var segments: [Segment] = []
     private var first = 0
-    /// The chunk at the end of `segments` that small writes go into, if any.
-    // callgrind: −140 instructions per keep-alive request (the last of `chunks`, which own it)
-    private unowned(unsafe) var tail: OutputChunk?
+    /// The chunk at the end of `segments` that small writes go into, if any. Not retained:
+    /// `segments` owns it, and appends borrow it without a retain and a release each.
+    // callgrind: −190 instructions per keep-alive request, 6,931 → 6,741 (against `unowned(unsafe)`, whose
+    // every use was retained)
+    private var tail: Unmanaged<OutputChunk>?
     private var hasTail = false
     /// Bytes queued and not yet written (files included).
     private(set) var count = 0
@@ -67,7 +69,7 @@ struct OutputQueue {
     struct Mark { var segmentCount: Int; var tailEnd: Int; var count: Int }
 
     func mark() -> Mark {
-        Mark(segmentCount: segments.count, tailEnd: hasTail ? tail!.end : 0, count: count)
+        Mark(segmentCount: segments.count, tailEnd: hasTail ? tail!._withUnsafeGuaranteedRef { $0.end } : 0, count: count)
     }
 
     /// Drops what was appended since `mark` (only bytes: heads are never interleaved with files).
@@ -79,7 +81,7 @@ struct OutputQueue {
         tail = nil
         if segments.count > first, case .chunk(let chunk) = segments[segments.count - 1] {
             chunk.end = max(chunk.start, mark.tailEnd)
-            tail = chunk
+            tail = .passUnretained(chunk)
             hasTail = true
         }
         count = mark.count
@@ -98,10 +100,12 @@ struct OutputQueue {
         var left = length
         count += length
         while left > 0 {
-            let chunk = writableTail(pool: pool)
-            let n = min(left, chunk.spaceLeft)
-            (chunk.base + chunk.end).copyMemory(from: from, byteCount: n)
-            chunk.end += n
+            let n = withWritableTail(pool: pool) { chunk in
+                let n = min(left, chunk.spaceLeft)
+                (chunk.base + chunk.end).copyMemory(from: from, byteCount: n)
+                chunk.end += n
+                return n
+            }
             from += n
             left -= n
         }
@@ -110,36 +114,42 @@ struct OutputQueue {
     /// Appends `name: value\r\n` in one go (the hot path of `sendHeader`).
     mutating func appendHeaderLine(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, pool: BufferPool) {
         let total = name.count + value.count + 4
-        let chunk = writableTail(pool: pool)
-        guard chunk.spaceLeft >= total else {
+        let fits = withWritableTail(pool: pool) { chunk in
+            guard chunk.spaceLeft >= total else { return false }
+            var p = chunk.base + chunk.end
+            if name.count > 0 { p.copyMemory(from: name.baseAddress!, byteCount: name.count) }
+            p += name.count
+            p.storeBytes(of: UInt8(ascii: ":"), as: UInt8.self)
+            (p + 1).storeBytes(of: UInt8(ascii: " "), as: UInt8.self)
+            p += 2
+            if value.count > 0 { p.copyMemory(from: value.baseAddress!, byteCount: value.count) }
+            p += value.count
+            p.storeBytes(of: 13, as: UInt8.self)
+            (p + 1).storeBytes(of: 10, as: UInt8.self)
+            chunk.end += total
+            return true
+        }
+        guard fits else {
             append(name, pool: pool)
             withUnsafeBytes(of: (UInt8(ascii: ":"), UInt8(ascii: " "))) { append($0, pool: pool) }
             append(value, pool: pool)
             withUnsafeBytes(of: (UInt8(13), UInt8(10))) { append($0, pool: pool) }
             return
         }
-        var p = chunk.base + chunk.end
-        if name.count > 0 { p.copyMemory(from: name.baseAddress!, byteCount: name.count) }
-        p += name.count
-        p.storeBytes(of: UInt8(ascii: ":"), as: UInt8.self)
-        (p + 1).storeBytes(of: UInt8(ascii: " "), as: UInt8.self)
-        p += 2
-        if value.count > 0 { p.copyMemory(from: value.baseAddress!, byteCount: value.count) }
-        p += value.count
-        p.storeBytes(of: 13, as: UInt8.self)
-        (p + 1).storeBytes(of: 10, as: UInt8.self)
-        chunk.end += total
         count += total
     }
 
+    /// Runs `body` with the tail chunk, taking a new one from `pool` when there is none or it is full.
     @inline(__always)
-    private mutating func writableTail(pool: BufferPool) -> OutputChunk {
-        if hasTail, let chunk = tail, chunk.spaceLeft > 0 { return chunk }
+    private mutating func withWritableTail<R>(pool: BufferPool, _ body: (OutputChunk) -> R) -> R {
+        if hasTail, let tail, tail._withUnsafeGuaranteedRef({ $0.spaceLeft > 0 }) {
+            return tail._withUnsafeGuaranteedRef(body)
+        }
         let chunk = pool.takeChunk()
         push(.chunk(chunk))
-        tail = chunk
+        tail = .passUnretained(chunk)
         hasTail = true
-        return chunk
+        return body(chunk)
     }
 
     mutating func append(_ bytes: [UInt8], pool: BufferPool) {
@@ -275,7 +285,7 @@ struct OutputQueue {
                 if left >= remaining {
                     left -= remaining
                     segments[first] = .empty
-                    if tail === chunk { hasTail = false; tail = nil }
+                    if tail?.toOpaque() == Unmanaged.passUnretained(chunk).toOpaque() { hasTail = false; tail = nil }
                     pool.give(chunk)
                     first += 1
                 } else {
