@@ -81,16 +81,27 @@ func equals(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ literal: StaticStr
     return true
 }
 
-/// ASCII case-insensitive comparison of a range with a lowercase ASCII literal.
+/// ASCII case-insensitive comparison of a range with a lowercase ASCII literal, eight bytes at a
+/// time: each byte is compared with its 0x20 bit set. That is exact for what the parser compares —
+/// field names (tokens) and field values (no CTL but HTAB) against literals of lowercase letters,
+/// digits and `-`: setting the bit maps an uppercase letter to its lowercase, and otherwise maps
+/// onto a literal's byte only a CTL (a digit's 0x10–0x19, `-`'s CR), which neither can hold.
+// callgrind: −140 instructions per keep-alive request, 6,741 → 6,601 (against a fold table, byte by byte)
 @inline(__always)
 func equalsFolded(_ p: UnsafePointer<UInt8>, _ range: Range<Int>, _ lowercase: StaticString) -> Bool {
-    guard range.count == lowercase.utf8CodeUnitCount else { return false }
-    let l = lowercase.utf8Start
-    let fold = ByteClass.lowercase
+    let count = lowercase.utf8CodeUnitCount
+    guard range.count == count else { return false }
+    let literal = UnsafeRawPointer(lowercase.utf8Start)
+    let bytes = UnsafeRawPointer(p + range.lowerBound)
     var j = 0
-    for i in range {
-        if fold[Int(p[i])] != l[j] { return false }
-        j += 1
+    while count &- j >= 8 {
+        let word = bytes.loadUnaligned(fromByteOffset: j, as: UInt64.self) | 0x2020_2020_2020_2020
+        if word != literal.loadUnaligned(fromByteOffset: j, as: UInt64.self) { return false }
+        j &+= 8
+    }
+    while j < count {
+        if bytes.load(fromByteOffset: j, as: UInt8.self) | 0x20 != literal.load(fromByteOffset: j, as: UInt8.self) { return false }
+        j &+= 1
     }
     return true
 }
