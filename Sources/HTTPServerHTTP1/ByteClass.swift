@@ -14,6 +14,8 @@ enum ByteClass {
     static let quotedText: UInt8 = 1 << 3
     /// SP or HTAB.
     static let whitespace: UInt8 = 1 << 4
+    /// unreserved / sub-delims (RFC 3986 §3.2.2): a reg-name byte other than a percent-encoding.
+    static let regName: UInt8 = 1 << 5
 
     nonisolated(unsafe) static let table: UnsafePointer<UInt8> = {
         let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
@@ -29,6 +31,7 @@ enum ByteClass {
                 c |= quotedText
             }
             if b == 0x20 || b == 0x09 { c |= whitespace }
+            if RequestParser.isUnreserved(UInt8(b)) || RequestParser.isSubDelim(UInt8(b)) { c |= regName }
             t[b] = c
         }
         return UnsafePointer(t)

@@ -89,16 +89,20 @@ extension RequestParser {
             guard close < end, isValidIPLiteral(p, (i + 1)..<close) else { return false }
             i = close + 1
         } else {
-            while i < end && p[i] != .colon {
+            let table = ByteClass.table
+            while i < end {
                 let b = p[i]
-                if b == UInt8(ascii: "%") {
+                if table[Int(b)] & ByteClass.regName != 0 {
+                    i += 1
+                } else if b == UInt8(ascii: "%") {
                     guard end - i >= 3, ByteClass.hexValue[Int(p[i + 1])] != 0xFF,
                           ByteClass.hexValue[Int(p[i + 2])] != 0xFF else { return false }
                     i += 3
-                    continue
+                } else if b == .colon {
+                    break
+                } else {
+                    return false
                 }
-                guard isUnreserved(b) || isSubDelim(b) else { return false }
-                i += 1
             }
         }
         let hostIsEmpty = i == hostStart
