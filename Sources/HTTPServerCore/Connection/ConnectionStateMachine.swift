@@ -24,6 +24,9 @@ struct ConnectionStateMachine: Equatable {
         switch state {
         case .awaitingRequest, .readingHead, .readingBody:
             return .parse
+        case .runningHandler(let request) where request.streamsToWorker:
+            // The body goes on arriving for the worker's `rfile.read` while there is room for it.
+            return request.body.isFlowing ? .parse : .holdForHandler
         case .runningHandler:
             return .stop
         case .awaitingDeferredResponse(let request):
@@ -43,7 +46,7 @@ struct ConnectionStateMachine: Equatable {
         case .awaitingRequest where isMidMessage:
             state = .readingHead
             return .schedule(.head)
-        case .readingBody, .awaitingDeferredResponse:
+        case .readingBody, .awaitingDeferredResponse, .runningHandler where isStreamingToWorker:
             return .schedule(.body)
         case .awaitingRequest, .readingHead, .runningHandler, .closingAfterOutput, .lingering, .closed:
             return .none
@@ -89,9 +92,10 @@ struct ConnectionStateMachine: Equatable {
         case .readingBody(let request):
             state = .runningHandler(request)
             return .dispatch
-        case .awaitingDeferredResponse(var request):
-            let tellsHandler = request.body.parserPassedEnd()
-            state = .awaitingDeferredResponse(request)
+        case .awaitingDeferredResponse, .runningHandler where isStreamingToWorker:
+            // `rfile.onEnd`, or the end of the worker's `rfile.read`.
+            var tellsHandler = false
+            state.updateRequest { tellsHandler = $0.body.parserPassedEnd() }
             return tellsHandler ? .reportStreamEnd(complete: true) : .keepParsing
         case .awaitingRequest, .readingHead, .runningHandler, .closingAfterOutput, .lingering, .closed:
             return .keepParsing
@@ -101,11 +105,9 @@ struct ConnectionStateMachine: Equatable {
     /// A streamed body turned out malformed after the handler started answering. The parser is
     /// spent: nothing more of this connection's input is parsed, and it closes after the response.
     mutating func streamMalformed() -> MalformedStreamAction {
-        guard case .awaitingDeferredResponse(var request) = state, request.body.isStreamIncomplete else { return .ignore }
-        let reportsStreamEnd = request.body.abandon()
-        request.body = .refused
-        request.ending = .close
-        state = .awaitingDeferredResponse(request)
+        guard request?.body.isStreamIncomplete == true, isAwaitingDeferredResponse || isStreamingToWorker else { return .ignore }
+        var reportsStreamEnd = false
+        state.updateRequest { reportsStreamEnd = $0.body.abandon(); $0.body = .refused; $0.ending = .close }
         return .refuse(reportStreamEnd: reportsStreamEnd)
     }
 
@@ -121,7 +123,7 @@ struct ConnectionStateMachine: Equatable {
     mutating func streamResumed() -> StreamResumeAction {
         var resumed = false
         state.updateRequest { resumed = $0.body.setFlow(.flowing) }
-        guard resumed, case .awaitingDeferredResponse = state else { return .none }
+        guard resumed, isAwaitingDeferredResponse || isStreamingToWorker else { return .none }
         return .parseHeldInput(resumeReading: releaseHandlerPause())
     }
 
@@ -137,6 +139,9 @@ struct ConnectionStateMachine: Equatable {
     /// More output is queued than the high-water mark: reading stops until it drains.
     @discardableResult
     mutating func outputBacklogged() -> TransportAction {
+        // A worker reading its body stops taking it while it waits for room: the body's buffer
+        // fills and pauses reading (`streamPaused`), and its draining resumes it.
+        if isStreamingToWorker { return .none }
         switch reading {
         case .active:
             reading = .pausedForOutput
@@ -177,6 +182,8 @@ struct ConnectionStateMachine: Equatable {
         guard case .runningHandler(var request) = state else { return .none }
         request.response = .onWorker
         state = .runningHandler(request)
+        // A streamed body keeps arriving, for the worker's `rfile.read`; the rest waits after it.
+        if request.body.isStreamIncomplete { return .none }
         return handlerHoldsInput()
     }
 
@@ -269,8 +276,8 @@ struct ConnectionStateMachine: Equatable {
         case .awaitingRequest, .readingHead, .readingBody:
             if reading == .pausedForOutput && holdsRequests { return .none }
             return .finishInput
-        case .awaitingDeferredResponse:
-            return clientLeft()
+        case .awaitingDeferredResponse, .runningHandler where isStreamingToWorker:
+            return clientLeft()  // a streamed body (a worker's `rfile.read` too) ends short
         case .runningHandler, .closingAfterOutput:
             // The response in flight is still delivered (a half-close is not a reset).
             return .none

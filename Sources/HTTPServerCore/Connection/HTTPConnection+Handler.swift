@@ -21,7 +21,7 @@ extension HTTPConnection {
             dispatchAsync(unsafeDowncast(handler, to: AsyncHTTPRequestHandler.self))
             return
         }
-        if context.workers != nil, case .buffered? = machine.request?.body {
+        if context.workers != nil, let body = machine.request?.body, body == .buffered || body == .streaming(.flowing) {
             dispatchToWorker(handler)
             return
         }
