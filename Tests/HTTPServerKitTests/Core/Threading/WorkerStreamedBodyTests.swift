@@ -231,4 +231,60 @@ import Testing
         #expect(harness.run { transport.untakenCount > 0 && ThreadingHarness.responses(transport).count == 1 })
         #expect(Self.bodyText(ThreadingHarness.responses(transport).first) == "hello|5|complete=true")
     }
+
+    @Test func aMalformedChunkWhileTheWorkerReadsEndsTheReadShortAndClosesAfterTheResponse() throws {
+        Self.reset()
+        let harness = try Self.harness()
+        let transport = harness.connect()
+        transport.send("POST /lines HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab\n\n\r\n")
+        #expect(harness.run { Reader.log.all.count == 2 })
+        transport.send("zz\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n")  // not a chunk size
+        #expect(harness.run { transport.isWriteShutdown || transport.isClosed })
+        let responses = ThreadingHarness.responses(transport, atEOF: true)
+        #expect(responses.count == 1)  // nothing after the bad chunk is taken for a request
+        #expect(Self.bodyText(responses.first) == "ab\n\n|4|complete=false")
+    }
+
+    /// The reactor's streaming style (`onData`, `onEnd`, `deferResponse()`), run on a worker.
+    final class Callbacks: BaseHTTPRequestHandler {
+        nonisolated(unsafe) static var gate = Gate()
+        nonisolated(unsafe) static var tally = Tally()
+        override var protocolVersion: String { "HTTP/1.1" }
+        override func wantsStreamingBody() -> Bool { true }
+        override func doPOST() throws {
+            var received: [UInt8] = []
+            Self.gate.pass()  // part of the body arrives before `onData`, part after the return
+            deferResponse()
+            rfile.onData { received += Array($0) }
+            rfile.onEnd { [self] complete in
+                let answer = received + Array("|complete=\(complete)".utf8)
+                sendResponse(200)
+                sendHeader("Content-Length", String(answer.count))
+                endHeaders()
+                wfile.write(answer)
+                finishResponse()
+            }
+            Self.tally.add("returned")
+        }
+    }
+
+    @Test func onDataAndOnEndSetOnAWorkerGoOnOnTheReactorAfterItReturns() throws {
+        Callbacks.gate = Gate(); Callbacks.tally = Tally()
+        let harness = try ThreadingHarness { Callbacks() }
+        let transport = harness.connect()
+        transport.send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+        #expect(harness.run { Callbacks.gate.waitingCount == 1 })
+        Callbacks.gate.open()
+        #expect(harness.run { Callbacks.tally["returned"] == 1 })
+        harness.idle(for: .milliseconds(20))
+        #expect(transport.written.isEmpty)
+        transport.send("56789GET /next HTTP/1.1\r\nHost: x\r\n\r\n")
+        // `onEnd` answered on the reactor; the pipelined GET then went to a worker (501: no doGET).
+        #expect(ThreadingHarness.responses(transport).count == 1)
+        #expect(harness.run { ThreadingHarness.responses(transport).count == 2 })
+        let responses = ThreadingHarness.responses(transport)
+        #expect(Self.bodyText(responses.first) == "0123456789|complete=true")
+        #expect(responses.last?.status == 501)
+        #expect(!transport.isClosed)
+    }
 }
