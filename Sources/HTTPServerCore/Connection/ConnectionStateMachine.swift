@@ -24,8 +24,7 @@ struct ConnectionStateMachine: Equatable {
         switch state {
         case .awaitingRequest, .readingHead, .readingBody:
             return .parse
-        case .runningHandler(let request) where request.streamsToWorker:
-            // The body goes on arriving for the worker's `rfile.read` while there is room for it.
+        case .runningHandler(let request) where request.streamsToWorker:  // the worker's `rfile.read`
             return request.body.isFlowing ? .parse : .holdForHandler
         case .runningHandler:
             return .stop
@@ -139,8 +138,7 @@ struct ConnectionStateMachine: Equatable {
     /// More output is queued than the high-water mark: reading stops until it drains.
     @discardableResult
     mutating func outputBacklogged() -> TransportAction {
-        // A worker reading its body stops taking it while it waits for room: the body's buffer
-        // fills and pauses reading (`streamPaused`), and its draining resumes it.
+        // A worker waiting for room stops reading its body: the full body buffer pauses reading.
         if isStreamingToWorker { return .none }
         switch reading {
         case .active:
@@ -182,9 +180,14 @@ struct ConnectionStateMachine: Equatable {
         guard case .runningHandler(var request) = state else { return .none }
         request.response = .onWorker
         state = .runningHandler(request)
-        // A streamed body keeps arriving, for the worker's `rfile.read`; the rest waits after it.
-        if request.body.isStreamIncomplete { return .none }
+        if request.body.isStreamIncomplete { return .none }  // the body goes on, for `rfile.read`
         return handlerHoldsInput()
+    }
+
+    /// `whenClientCloses` from a worker that deferred its response: reading resumes, to see the end.
+    mutating func clientCloseWatched() -> Bool {
+        guard isAwaitingDeferredResponse else { return false }
+        return releaseHandlerPause()
     }
 
     /// `handleOneRequest()` returned.

@@ -66,7 +66,8 @@ extension HTTPConnection {
 
     /// `BaseHTTPRequestHandler.whenClientCloses`.
     func watchClientClose(_ watcher: @escaping () -> Void) {
-        guard workerJob == nil, !machine.isClosed else { return }
+        if let workerJob { workerJob.clientCloseWatcher = watcher; return }  // set when it returns
+        guard !machine.isClosed else { return }
         exchange.clientCloseWatcher = watcher
     }
 

@@ -30,7 +30,7 @@ extension HTTPConnection {
     func workerFinished(_ job: WorkerJob) {
         context.workers?.jobFinished()
         workerJob = nil
-        endWorkerBody()
+        let unreadBody = takeWorkerBody()
         let handler = job.handler
         for line in job.logLines { context.log.write(line) }
         if machine.isClosed {
@@ -65,6 +65,8 @@ extension HTTPConnection {
         case .none:
             break
         }
+        // Callbacks the handler left for its deferred response carry on here, on the reactor.
+        if machine.isAwaitingDeferredResponse { deferredResponseMovedToReactor(job, unreadBody) }
         // The next pipelined request, if it is here; then what is queued goes out.
         processPending()
         releaseExchangeIfIdle()

@@ -48,19 +48,32 @@ extension HTTPConnection {
         }
     }
 
-    /// On the reactor, in `workerFinished`: the buffer is done with. What the worker left unread
-    /// goes to an `rfile.onData` it set (then its `onEnd`, if the body has ended), as on the
-    /// reactor; otherwise it is dropped, as the rest of the body is (the response check decides).
-    func endWorkerBody() {
-        guard let body = workerBody else { return }
+    /// On the reactor, in `workerFinished`: the buffer is done with. Returns what the worker left
+    /// unread (nil: no body was streamed to it).
+    func takeWorkerBody() -> [UInt8]? {
+        guard let body = workerBody else { return nil }
         workerBody = nil
-        let leftover = body.takeLeftover()
-        guard !machine.isClosed, let exchange = exchangeStorage else { return }
-        if exchange.dataHandler != nil && !leftover.isEmpty {
-            leftover.withUnsafeBytes { exchange.deliver($0) }
+        return body.takeLeftover()
+    }
+
+    /// On the reactor, in `workerFinished`: the handler returned after `deferResponse()`. What it
+    /// set for that response goes on as on the reactor: the body it left unread goes to its
+    /// `rfile.onData` (then `onEnd`, if the body has ended), a stream its full buffer paused flows
+    /// again, and a `whenClientCloses` watch begins (reading resumes to see the client's end).
+    func deferredResponseMovedToReactor(_ job: WorkerJob, _ unreadBody: [UInt8]?) {
+        guard let exchange = exchangeStorage else { return }
+        if let watcher = job.clientCloseWatcher, pending.isEmpty {
+            exchange.clientCloseWatcher = watcher
+            if machine.clientCloseWatched() { transport.resumeReading() }
         }
+        guard let unreadBody else { return }
+        if !unreadBody.isEmpty { unreadBody.withUnsafeBytes { exchange.deliver($0) } }
         if exchange.endHandler != nil, let complete = machine.request?.body.reportedEnd {
             exchange.reportStreamEnd(complete: complete)
+        }
+        // `rfile.pause()` is not heard on a worker: a paused stream was the buffer's doing.
+        if machine.request?.body.isStreamIncomplete == true && machine.request?.body.isFlowing == false {
+            streamResumed()
         }
     }
 

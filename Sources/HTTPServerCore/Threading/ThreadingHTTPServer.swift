@@ -28,9 +28,10 @@ import HTTPServerReactor
 /// connection.
 ///
 /// What stays on the reactor: `setup()`, `handle()`, `handleExpect100()`, `wantsStreamingBody()`
-/// and `finish()`, and the `rfile.onData` / `onEnd` callbacks of a handler that returned after
-/// `deferResponse()`. A handler on a worker that calls `deferResponse()` must call `finishResponse()` from the
-/// connection's loop (`connectionLoop?.execute`); `whenClientCloses` is not called for it.
+/// and `finish()`, and, for a handler that returned after `deferResponse()`, its `rfile.onData` /
+/// `onEnd` and `whenClientCloses` callbacks. A handler on a worker that calls `deferResponse()`
+/// must call `finishResponse()` from the connection's loop (`connectionLoop?.execute`) or from
+/// one of those callbacks.
 open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// Python's `daemon_threads`: true (as Python's `ThreadingHTTPServer`) means `serverClose()`
     /// does not wait for handlers still running; false, with `blockOnClose`, means it does.

@@ -140,4 +140,15 @@ import Testing
         #expect(machine.responseChecked(handlerCloses: false, isFramed: true)
             == .closeAfterOutput(reportStreamEnd: true, resumeReading: false))
     }
+
+    @Test func aWatchForTheClientsCloseFromAWorkerResumesReadingOnceTheResponseIsDeferred() {
+        var machine = Self.onWorker()
+        #expect(machine.clientCloseWatched() == false)  // the worker still runs
+        #expect(machine.responseDeferred() == .accepted)
+        #expect(machine.handlerReturned() == .awaitDeferredResponse(holdsInput: true))
+        #expect(machine.reading == .pausedForHandler)
+        #expect(machine.clientCloseWatched() == true)
+        #expect(machine.reading == .active)
+        #expect(machine.inputEnded(holdsRequests: false) == .clientLeft(reportStreamEnd: false, informHandler: false))
+    }
 }
