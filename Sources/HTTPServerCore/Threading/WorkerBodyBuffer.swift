@@ -30,6 +30,8 @@ final class WorkerBodyBuffer: @unchecked Sendable {
     /// go on.
     private var reactorPaused = false
     private var appended = 0
+    /// Unread bytes the waiting worker needs before it is woken (0: it is not waiting).
+    private var wanted = 0
 
     init(capacity: Int) {
         self.capacity = max(1, capacity)
@@ -49,7 +51,8 @@ final class WorkerBodyBuffer: @unchecked Sendable {
             bytes.append(contentsOf: data)
             appended += data.count
             if bytes.count - start >= capacity { reactorPaused = true }
-            lock.broadcast()
+            // One wake-up per read the worker can use, not per read.
+            if wanted > 0 && bytes.count - start >= wanted { lock.broadcast() }
             return reactorPaused
         }
     }
@@ -84,13 +87,19 @@ final class WorkerBodyBuffer: @unchecked Sendable {
 
     // MARK: The worker
 
-    /// Takes up to `limit` bytes (through the first LF when `stopsAtNewline`), waiting while none
-    /// are here and the body has not ended; appends them to `result`. Returns whether the worker
-    /// should wait for more to reach its count (false at the end of the body), and whether the
-    /// reactor must be told to read again.
+    /// Takes up to `limit` bytes (through the first LF when `stopsAtNewline`), appends them to
+    /// `result`. Waits until the body has ended or enough has arrived: a byte for a line, else the
+    /// `limit` but at most half the buffer (so that the append that fills it, and pauses the
+    /// reactor, wakes the worker). Returns whether the worker should wait for more to reach its
+    /// count (false at the end of the body), and whether the reactor must be told to read again.
     func take(upTo limit: Int, stopsAtNewline: Bool, into result: inout [UInt8]) -> (more: Bool, resumesReactor: Bool) {
-        lock.withLock {
-            lock.wait { start < bytes.count || end != nil }
+        let needed = stopsAtNewline ? 1 : max(1, min(limit, capacity / 2))
+        return lock.withLock {
+            if bytes.count - start < needed && end == nil {
+                wanted = needed
+                lock.wait { bytes.count - start >= needed || end != nil }
+                wanted = 0
+            }
             let available = bytes.count - start
             var count = min(limit, available)
             var foundNewline = false
