@@ -17,6 +17,7 @@ extension HTTPConnection {
         _ = handler.path
         _ = handler.requestVersion
         _ = handler.headers
+        exchange.requestTarget = handler.requestTarget
         workerBody = WorkerBodyBuffer(capacity: context.configuration.workerBodyBufferSize)
     }
 

@@ -36,6 +36,8 @@ import Testing
                 while case let line = rfile.readline(), !line.isEmpty {
                     Self.log.append(line)
                     received += line
+                    // The head stays readable while the reactor parses the body (ThreadSanitizer).
+                    if requestTarget != "/lines" || header("host") != "x" || headers["Host"] != "x" { Self.tally.add("badHead") }
                 }
             } else if !path.hasPrefix("/skip") {
                 Self.tally.add("reading")
@@ -93,6 +95,7 @@ import Testing
         for byte in rest.utf8 { transport.send([byte]) }
         #expect(harness.run { ThreadingHarness.responses(transport).count == 1 })
         #expect(Reader.log.text == ["hello\n", "world\n", "x"])
+        #expect(Reader.tally["badHead"] == 0)
         #expect(Self.bodyText(ThreadingHarness.responses(transport).first) == "hello\nworld\nx|13|complete=true")
         #expect(!Reader.tally.threadIDs.contains(UInt(pthread_self())))  // on a worker, not the reactor
         #expect(!transport.isClosed)
