@@ -235,6 +235,21 @@ import Testing
         #expect(Self.bodyText(ThreadingHarness.responses(transport).first) == "hello|5|complete=true")
     }
 
+    @Test func aGracefulCloseWhileTheWorkerReadsLetsTheBodyArriveAndClosesAfterTheResponse() throws {
+        Self.reset()
+        let harness = try Self.harness()
+        let transport = harness.connect()
+        transport.send("POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc")
+        #expect(harness.run { Reader.tally["reading"] == 1 })
+        let connection = try #require(transport.delegate as? HTTPConnection)
+        connection.closeGracefully()
+        transport.send("def")
+        #expect(harness.run { transport.isWriteShutdown || transport.isClosed })
+        let responses = ThreadingHarness.responses(transport, atEOF: true)
+        #expect(responses.count == 1)
+        #expect(Self.bodyText(responses.first) == "abcdef|6|complete=true")
+    }
+
     @Test func aMalformedChunkWhileTheWorkerReadsEndsTheReadShortAndClosesAfterTheResponse() throws {
         Self.reset()
         let harness = try Self.harness()
