@@ -43,6 +43,10 @@ extension ConnectionStateMachine {
         var ending: Ending
         /// While the handler runs: whether it has called `deferResponse()`.
         var response: ResponseTiming = .immediate
+
+        /// `ThreadingHTTPServer`: the handler runs on a worker and reads its body as it arrives
+        /// (the reactor parses it into the worker's `StreamedBody`).
+        var streamsToWorker: Bool { response == .onWorker && body != .buffered }
     }
 
     /// What happens to a request's body.
@@ -181,6 +185,12 @@ extension ConnectionStateMachine {
     }
 
     var isClosed: Bool { state == .closed }
+
+    /// `ThreadingHTTPServer`: a handler on a worker reads its body as it arrives.
+    var isStreamingToWorker: Bool {
+        if case .runningHandler(let request) = state { return request.streamsToWorker }
+        return false
+    }
 
     /// A handler's response written now goes out at once (the handler runs outside a read).
     var isAwaitingDeferredResponse: Bool {

@@ -15,6 +15,9 @@ extension ConnectionStateMachine {
             case .awaitingDeferredResponse(let request):
                 // A streamed body that stopped arriving; a deferred response has no timeout of ours.
                 return request.body.isFlowing ? .close : .none
+            case .runningHandler(let request) where request.streamsToWorker:
+                // The worker waits in `rfile.read` for a body that stopped arriving.
+                return request.body.isFlowing ? .close : .none
             case .runningHandler, .closingAfterOutput, .lingering, .closed:
                 return .none
             }

@@ -24,6 +24,8 @@ struct ConnectionStateMachine: Equatable {
         switch state {
         case .awaitingRequest, .readingHead, .readingBody:
             return .parse
+        case .runningHandler(let request) where request.streamsToWorker:  // the worker's `rfile.read`
+            return request.body.isFlowing ? .parse : .holdForHandler
         case .runningHandler:
             return .stop
         case .awaitingDeferredResponse(let request):
@@ -43,7 +45,7 @@ struct ConnectionStateMachine: Equatable {
         case .awaitingRequest where isMidMessage:
             state = .readingHead
             return .schedule(.head)
-        case .readingBody, .awaitingDeferredResponse:
+        case .readingBody, .awaitingDeferredResponse, .runningHandler where isStreamingToWorker:
             return .schedule(.body)
         case .awaitingRequest, .readingHead, .runningHandler, .closingAfterOutput, .lingering, .closed:
             return .none
@@ -89,9 +91,10 @@ struct ConnectionStateMachine: Equatable {
         case .readingBody(let request):
             state = .runningHandler(request)
             return .dispatch
-        case .awaitingDeferredResponse(var request):
-            let tellsHandler = request.body.parserPassedEnd()
-            state = .awaitingDeferredResponse(request)
+        case .awaitingDeferredResponse, .runningHandler where isStreamingToWorker:
+            // `rfile.onEnd`, or the end of the worker's `rfile.read`.
+            var tellsHandler = false
+            state.updateRequest { tellsHandler = $0.body.parserPassedEnd() }
             return tellsHandler ? .reportStreamEnd(complete: true) : .keepParsing
         case .awaitingRequest, .readingHead, .runningHandler, .closingAfterOutput, .lingering, .closed:
             return .keepParsing
@@ -101,11 +104,9 @@ struct ConnectionStateMachine: Equatable {
     /// A streamed body turned out malformed after the handler started answering. The parser is
     /// spent: nothing more of this connection's input is parsed, and it closes after the response.
     mutating func streamMalformed() -> MalformedStreamAction {
-        guard case .awaitingDeferredResponse(var request) = state, request.body.isStreamIncomplete else { return .ignore }
-        let reportsStreamEnd = request.body.abandon()
-        request.body = .refused
-        request.ending = .close
-        state = .awaitingDeferredResponse(request)
+        guard request?.body.isStreamIncomplete == true, isAwaitingDeferredResponse || isStreamingToWorker else { return .ignore }
+        var reportsStreamEnd = false
+        state.updateRequest { reportsStreamEnd = $0.body.abandon(); $0.body = .refused; $0.ending = .close }
         return .refuse(reportStreamEnd: reportsStreamEnd)
     }
 
@@ -121,7 +122,7 @@ struct ConnectionStateMachine: Equatable {
     mutating func streamResumed() -> StreamResumeAction {
         var resumed = false
         state.updateRequest { resumed = $0.body.setFlow(.flowing) }
-        guard resumed, case .awaitingDeferredResponse = state else { return .none }
+        guard resumed, isAwaitingDeferredResponse || isStreamingToWorker else { return .none }
         return .parseHeldInput(resumeReading: releaseHandlerPause())
     }
 
@@ -137,6 +138,8 @@ struct ConnectionStateMachine: Equatable {
     /// More output is queued than the high-water mark: reading stops until it drains.
     @discardableResult
     mutating func outputBacklogged() -> TransportAction {
+        // A worker waiting for room stops reading its body: the full body buffer pauses reading.
+        if isStreamingToWorker { return .none }
         switch reading {
         case .active:
             reading = .pausedForOutput
@@ -177,7 +180,14 @@ struct ConnectionStateMachine: Equatable {
         guard case .runningHandler(var request) = state else { return .none }
         request.response = .onWorker
         state = .runningHandler(request)
+        if request.body.isStreamIncomplete { return .none }  // the body goes on, for `rfile.read`
         return handlerHoldsInput()
+    }
+
+    /// `whenClientCloses` from a worker that deferred its response: reading resumes, to see the end.
+    mutating func clientCloseWatched() -> Bool {
+        guard isAwaitingDeferredResponse else { return false }
+        return releaseHandlerPause()
     }
 
     /// `handleOneRequest()` returned.
@@ -269,8 +279,8 @@ struct ConnectionStateMachine: Equatable {
         case .awaitingRequest, .readingHead, .readingBody:
             if reading == .pausedForOutput && holdsRequests { return .none }
             return .finishInput
-        case .awaitingDeferredResponse:
-            return clientLeft()
+        case .awaitingDeferredResponse, .runningHandler where isStreamingToWorker:
+            return clientLeft()  // a streamed body (a worker's `rfile.read` too) ends short
         case .runningHandler, .closingAfterOutput:
             // The response in flight is still delivered (a half-close is not a reset).
             return .none

@@ -45,6 +45,8 @@ final class Exchange {
     var requestVersion: String?
     var headers: HTTPHeaders?
     var trailers: HTTPHeaders?
+    /// `requestTarget`, kept only for a handler on a worker whose body the reactor still parses.
+    var requestTarget: String?
 
     // `rfile`: the buffered body, or the streamed body's callbacks.
     // callgrind: −166 instructions per keep-alive request
@@ -89,6 +91,7 @@ final class Exchange {
         if requestVersion != nil { requestVersion = nil }
         if headers != nil { headers = nil }
         if trailers != nil { trailers = nil }
+        if requestTarget != nil { requestTarget = nil }
         if body.capacity > 0 { pool.give(&body) }
         bodyPosition = 0
         streamedBodyBytes = 0

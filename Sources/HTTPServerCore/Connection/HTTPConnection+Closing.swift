@@ -25,6 +25,7 @@ extension HTTPConnection {
             // The worker owns the exchange and the handler until the reactor hears it is done
             // (`workerFinished` releases them); a worker waiting to write goes on at once.
             workerJob.connectionDidClose()
+            workerBody?.finish(.incomplete)  // a worker waiting in `rfile.read` goes on at once
             transport.close()
             context.onConnectionClosed?(self)
             return

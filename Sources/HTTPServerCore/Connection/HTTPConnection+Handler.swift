@@ -21,7 +21,7 @@ extension HTTPConnection {
             dispatchAsync(unsafeDowncast(handler, to: AsyncHTTPRequestHandler.self))
             return
         }
-        if context.workers != nil, case .buffered? = machine.request?.body {
+        if context.workers != nil, let body = machine.request?.body, body == .buffered || body == .streaming(.flowing) {
             dispatchToWorker(handler)
             return
         }
@@ -66,7 +66,8 @@ extension HTTPConnection {
 
     /// `BaseHTTPRequestHandler.whenClientCloses`.
     func watchClientClose(_ watcher: @escaping () -> Void) {
-        guard workerJob == nil, !machine.isClosed else { return }
+        if let workerJob { workerJob.clientCloseWatcher = watcher; return }  // set when it returns
+        guard !machine.isClosed else { return }
         exchange.clientCloseWatcher = watcher
     }
 

@@ -26,7 +26,8 @@ extension HTTPConnection {
             }
             // More requests waiting behind a large response: parse no further until it drains.
             // (With nothing left to parse, flushOutput decides, after it has tried to write.)
-            if offset < buffer.count && output.count > context.configuration.outputHighWatermark {
+            // (A worker's output is not the reactor's to count; a worker's body holds the rest back.)
+            if offset < buffer.count && workerJob == nil && output.count > context.configuration.outputHighWatermark {
                 if machine.outputBacklogged() == .pauseReading { transport.pauseReading() }
                 return offset
             }
@@ -39,11 +40,11 @@ extension HTTPConnection {
             do {
                 step = try parser.parse(slice)
             } catch {
-                if machine.isAwaitingDeferredResponse {
+                if machine.isAwaitingDeferredResponse || machine.isStreamingToWorker {
                     // The streamed body turned out malformed after the handler started answering.
                     if case .refuse(let reportsStreamEnd) = machine.streamMalformed() {
-                        handler?.closeConnection = true
-                        if reportsStreamEnd { exchangeStorage?.reportStreamEnd(complete: false) }
+                        if workerJob == nil { handler?.closeConnection = true }
+                        if reportsStreamEnd { reportStreamEnd(complete: false) }
                     }
                     return buffer.count
                 }
@@ -76,7 +77,7 @@ extension HTTPConnection {
                 case .reportStreamEnd(let complete):
                     // The handler may finish its response from `onEnd`: the request is then
                     // finished (and the connection may have moved on, or closed).
-                    exchangeStorage?.reportStreamEnd(complete: complete)
+                    reportStreamEnd(complete: complete)
                 case .keepParsing:
                     break
                 }
@@ -139,7 +140,7 @@ extension HTTPConnection {
             exchange.body.append(contentsOf: bytes)
         case .streaming, .streamAbandoned, .streamEnded:
             exchange.streamedBodyBytes += bytes.count
-            exchange.deliver(bytes)
+            deliverStreamedBody(bytes)
         case .refused, nil:
             break
         }

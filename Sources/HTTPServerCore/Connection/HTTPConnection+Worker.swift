@@ -18,6 +18,7 @@ extension HTTPConnection {
         if case .inReadBuffer = exchange.head { saveHead() }
         flushOutput()
         guard !machine.isClosed else { return }
+        if machine.request?.body != .buffered { startWorkerBody(handler) }
         if machine.handlerMovedToWorker() == .pauseReading { transport.pauseReading() }
         let job = WorkerJob(connection: self, handler: handler, endsAfterCurrentRequest: endsAfterCurrentRequest,
                             post: workers.post)
@@ -29,6 +30,7 @@ extension HTTPConnection {
     func workerFinished(_ job: WorkerJob) {
         context.workers?.jobFinished()
         workerJob = nil
+        let unreadBody = takeWorkerBody()
         let handler = job.handler
         for line in job.logLines { context.log.write(line) }
         if machine.isClosed {
@@ -63,6 +65,8 @@ extension HTTPConnection {
         case .none:
             break
         }
+        // Callbacks the handler left for its deferred response carry on here, on the reactor.
+        if machine.isAwaitingDeferredResponse { deferredResponseMovedToReactor(job, unreadBody) }
         // The next pipelined request, if it is here; then what is queued goes out.
         processPending()
         releaseExchangeIfIdle()

@@ -39,6 +39,9 @@ final class HTTPConnection: TransportDelegate {
     /// This connection's place among the context's connections that keep an idle exchange until
     /// its next sweep (`ConnectionContext.park`), or -1.
     var parkIndex: Int32 = -1
+    /// The streamed body of the request on a worker, while it runs (HTTPConnection+WorkerBody.swift).
+    /// Set and cleared on the reactor, with `workerJob`; the buffer itself is shared, under its lock.
+    var workerBody: WorkerBodyBuffer?
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
@@ -101,8 +104,12 @@ final class HTTPConnection: TransportDelegate {
 
     /// The current request's body, as the machine knows it (for `rfile`).
     var requestBody: ConnectionStateMachine.Body? {
-        // Only buffered bodies go to workers; the machine is the reactor's.
-        if workerJob != nil { return .buffered }
+        // On a worker, the machine is the reactor's: a streamed body is told by its buffer.
+        if workerJob != nil {
+            guard let workerBody else { return .buffered }
+            guard let ending = workerBody.ending else { return .streaming(.flowing) }
+            return .streamEnded(complete: ending == .complete)
+        }
         return machine.request?.body
     }
 
@@ -180,8 +187,9 @@ final class HTTPConnection: TransportDelegate {
     /// The client has gone while a deferred response is open.
     private func clientLeft(reportingStreamEnd: Bool, informingHandler: Bool) {
         // Python's attribute: a response still to be written says `Connection: close`.
-        if informingHandler { handler?.closeConnection = true }
-        if reportingStreamEnd { exchangeStorage?.reportStreamEnd(complete: false) }
+        // (A handler on a worker is the worker's: the machine closes after its response anyway.)
+        if informingHandler && workerJob == nil { handler?.closeConnection = true }
+        if reportingStreamEnd { reportStreamEnd(complete: false) }
         if let watcher = exchangeStorage?.clientCloseWatcher {
             exchangeStorage?.clientCloseWatcher = nil
             watcher()

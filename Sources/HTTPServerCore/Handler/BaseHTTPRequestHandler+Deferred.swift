@@ -22,7 +22,8 @@ extension BaseHTTPRequestHandler {
     /// reads from one that has gone: like nginx, take it as the client leaving. While watched, the
     /// connection keeps reading; if the client sends more (a pipelined request), reading pauses as
     /// usual and the watch ends without a call. A reset closes the connection: `finish()` is
-    /// called then, as always.
+    /// called then, as always. From a worker (`ThreadingHTTPServer`), the watch begins once
+    /// `doXXX()` has returned after `deferResponse()`, and `body` runs on the connection's reactor.
     public func whenClientCloses(_ body: @escaping () -> Void) {
         connection?.watchClientClose(body)
     }

@@ -51,7 +51,7 @@ extension BaseHTTPRequestHandler {
     }
 
     /// The request target exactly as received (no `//` reduction).
-    public var requestTarget: String { headString(\.target) }
+    public var requestTarget: String { connection?.currentExchange?.requestTarget ?? headString(\.target) }
 
     /// `request_version`: "HTTP/1.1", "HTTP/1.0", or "HTTP/0.9" for a two-word request line.
     public var requestVersion: String {

@@ -225,6 +225,8 @@ open class BaseHTTPRequestHandler {
     /// stream: `doXXX()` then runs at once, and the body comes through `rfile.onData` / `rfile.onEnd`
     /// with backpressure (`rfile.pause()` / `rfile.resume()`), free of `maxBodySize`'s bound on
     /// memory. The default (false) receives the whole body before `doXXX()` runs, as Python does.
+    /// On a `ThreadingHTTPServer`, `doXXX()` then runs on a worker, where `rfile.read` and
+    /// `readline` also read the stream, waiting for its bytes as over a blocking socket.
     open func wantsStreamingBody() -> Bool { false }
 
     // MARK: Methods

@@ -4,7 +4,9 @@
 /// `ServerConfiguration.limits.maxBodySize`; beyond it the client gets 413), so reads never block:
 /// `read()` returns what is left, and an empty array at the end, as Python's `rfile.read(n)` does
 /// at end of stream. A handler that asked for the body as a stream (`wantsStreamingBody()`) gets
-/// it through `onData` and `onEnd` instead.
+/// it through `onData` and `onEnd` instead; on a `ThreadingHTTPServer`, where that handler runs on
+/// a worker thread, `read` and `readline` also read the stream, and block the worker until the
+/// bytes have arrived (or the body has ended), as over Python's blocking socket.
 ///
 /// A view of the connection's current request: it holds no bytes of its own.
 public struct RequestBody {
@@ -18,19 +20,30 @@ public struct RequestBody {
 
     var connection: HTTPConnection? { handler.connection }
 
+    /// The streamed body of a handler on a worker (HTTPConnection+WorkerBody.swift).
+    private var workerBody: WorkerBodyBuffer? { connection?.workerBody }
+
     private var exchange: Exchange? { connection?.currentExchange }
 
     /// Bytes not yet read.
     public var remaining: Int {
+        if let workerBody { return workerBody.unreadCount }  // streamed: what has arrived
         guard let exchange else { return 0 }
         return exchange.body.count - exchange.bodyPosition
     }
 
     /// The body's length in bytes.
-    public var count: Int { exchange?.body.count ?? 0 }
+    /// (A body streamed to a worker: the bytes that have arrived so far.)
+    public var count: Int { workerBody?.appendedCount ?? exchange?.body.count ?? 0 }
 
     /// Reads up to `count` bytes (all that is left when nil or negative). Python's `rfile.read(n)`.
+    /// A body streamed to a handler on a worker: waits until `count` bytes have arrived, or the
+    /// body has ended (then fewer; `isComplete` says whether it ended whole).
     public func read(_ count: Int? = nil) -> [UInt8] {
+        if let workerBody, let connection {
+            let limit = count.map { $0 < 0 ? Int.max : $0 } ?? Int.max
+            return connection.workerReadsBody(workerBody, limit: limit, stopsAtNewline: false)
+        }
         guard let exchange else { return [] }
         let left = exchange.body.count - exchange.bodyPosition
         let n = count.map { $0 < 0 ? left : Swift.min($0, left) } ?? left
@@ -40,7 +53,12 @@ public struct RequestBody {
     }
 
     /// Reads through the next LF (included), at most `limit` bytes. Python's `rfile.readline(limit)`.
+    /// A body streamed to a handler on a worker: waits for the LF, the limit or the body's end.
     public func readline(_ limit: Int? = nil) -> [UInt8] {
+        if let workerBody, let connection {
+            let limit = limit.map { Swift.max(0, $0) } ?? Int.max
+            return connection.workerReadsBody(workerBody, limit: limit, stopsAtNewline: true)
+        }
         guard let exchange else { return [] }
         let start = exchange.bodyPosition
         var end = start
@@ -54,7 +72,9 @@ public struct RequestBody {
     }
 
     /// The unread bytes, without copying them.
+    /// (A body streamed to a worker: those that have arrived.)
     public func withUnreadBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        if let workerBody { return try workerBody.withUnreadBytes(body) }
         guard let exchange else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         let position = exchange.bodyPosition
         return try exchange.body.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[position...])) }
@@ -88,10 +108,17 @@ public struct RequestBody {
     }
 
     /// Streaming: called with each piece of the body as it arrives (bytes valid during the call).
-    /// Pieces that arrive before a handler is set are kept and delivered when it is set.
+    /// Pieces that arrive before a handler is set are kept and delivered when it is set. On a
+    /// worker, what has arrived is delivered at once, on the worker; what arrives later, on the
+    /// reactor once the worker has returned (after `deferResponse()`, as on an `HTTPServer`).
     public func onData(_ handler: @escaping (UnsafeRawBufferPointer) -> Void) {
         guard let exchange else { return }
         exchange.dataHandler = handler
+        if let workerBody, let connection {
+            let arrived = connection.workerTakesArrivedBody(workerBody)
+            if !arrived.isEmpty { arrived.withUnsafeBytes { handler($0) } }
+            return
+        }
         if !exchange.body.isEmpty {
             let early = exchange.body
             exchange.body.removeAll(keepingCapacity: true)
@@ -101,9 +128,12 @@ public struct RequestBody {
 
     /// Streaming: called once when the body has ended — `true` when it arrived whole, `false`
     /// when the client went away or sent a malformed body first.
+    /// On a worker, called at once when the body has ended and been read; otherwise on the reactor.
     public func onEnd(_ handler: @escaping (Bool) -> Void) {
         guard let exchange else { handler(false); return }
-        if let complete = connection?.requestBody?.reportedEnd {
+        if let workerBody, workerBody.unreadCount > 0 {
+            exchange.endHandler = handler  // after the rest has gone to `onData`
+        } else if let complete = connection?.requestBody?.reportedEnd {
             handler(complete)
         } else {
             exchange.endHandler = handler

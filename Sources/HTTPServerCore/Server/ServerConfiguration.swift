@@ -31,6 +31,10 @@ public struct ServerConfiguration: Sendable {
     /// `ThreadingHTTPServer`: requests that may wait for a free thread; past that, connections
     /// with a request to hand over stop being read until there is room.
     public var workerQueueLength: Int = 1024
+    /// `ThreadingHTTPServer`: bytes of a streamed request body (`wantsStreamingBody()`) held for
+    /// a handler on a worker that has not read them yet; when they are there, the connection stops
+    /// reading until the handler has read half of them.
+    public var workerBodyBufferSize: Int = 64 * 1024
     /// Most connections open at once; at the limit the server stops accepting (new clients wait in
     /// the listen backlog) until one closes. nil: limited only by descriptors.
     public var maxConnections: Int? = nil

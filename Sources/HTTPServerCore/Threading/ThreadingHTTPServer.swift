@@ -15,7 +15,10 @@ import HTTPServerReactor
 /// `flushHeaders()` and when it returns; past `ServerConfiguration.outputHighWatermark` a write
 /// waits until the client has taken more (or the connection has closed: the worker is never left
 /// waiting on a dead connection). The body is received whole before the handler runs, as in
-/// Python. Pipelined requests on one connection are handled one at a time and answered in order.
+/// Python; a handler that streams it (`wantsStreamingBody()` true) runs as soon as the head has
+/// arrived, and its `rfile.read` / `readline` wait until the reactor has the bytes (at most
+/// `workerBodyBufferSize` of them wait for it; then the connection stops reading). Pipelined
+/// requests on one connection are handled one at a time and answered in order.
 ///
 /// `ServerConfiguration.workerThreads` threads run handlers, and at most
 /// `workerQueueLength` requests wait for a thread; past that, connections whose requests would
@@ -25,9 +28,10 @@ import HTTPServerReactor
 /// connection.
 ///
 /// What stays on the reactor: `setup()`, `handle()`, `handleExpect100()`, `wantsStreamingBody()`
-/// and `finish()`; and a handler that streams its body (`wantsStreamingBody()` true) runs there
-/// too. A handler on a worker that calls `deferResponse()` must call `finishResponse()` from the
-/// connection's loop (`connectionLoop?.execute`); `whenClientCloses` is not called for it.
+/// and `finish()`, and, for a handler that returned after `deferResponse()`, its `rfile.onData` /
+/// `onEnd` and `whenClientCloses` callbacks. A handler on a worker that calls `deferResponse()`
+/// must call `finishResponse()` from the connection's loop (`connectionLoop?.execute`) or from
+/// one of those callbacks.
 open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
     /// Python's `daemon_threads`: true (as Python's `ThreadingHTTPServer`) means `serverClose()`
     /// does not wait for handlers still running; false, with `blockOnClose`, means it does.

@@ -30,6 +30,8 @@ final class WorkerJob: WorkItem, @unchecked Sendable {
     var aborts = false
     /// The handler made a `ResponseStream`: the reactor attaches it when the worker returns.
     var stream: ResponseStream?
+    /// The handler's `whenClientCloses`: the reactor watches once the worker has returned.
+    var clientCloseWatcher: (() -> Void)?
     /// Log lines the handler wrote, written by the reactor when it is done (a `LogSink` is the
     /// reactor's), in order.
     var logLines: [String] = []
