@@ -19,8 +19,8 @@ extension HTTPConnection {
         flushOutput()
         guard !machine.isClosed else { return }
         if machine.handlerMovedToWorker() == .pauseReading { transport.pauseReading() }
-        let job = WorkerJob(connection: self, handler: handler, endsAfterCurrentRequest: endsAfterCurrentRequest,
-                            post: workers.post)
+        let job = workers.makeJob(connection: self, handler: handler, endsAfterCurrentRequest: endsAfterCurrentRequest,
+                                  buffers: pool)
         workerJob = job
         workers.submit(job)
     }

@@ -9,11 +9,25 @@ extension BaseHTTPRequestHandler {
     /// (`versionString()` is asked once per server and handler class).
     func writeServerAndDateLines() {
         guard let connection, !isHTTP09 else { return }
-        if connection.workerJob != nil {
-            // On a worker: the context's ready-made lines are the reactor's.
-            Array("Server: \(versionString())\r\nDate: \(dateTimeString())\r\n".utf8).withUnsafeBytes {
-                connection.writeHead($0)
+        if let job = connection.workerJob {
+            // On a worker: the context's ready-made lines are the reactor's; the job has its own.
+            let owner = ObjectIdentifier(type(of: self))
+            if job.serverLine?.owner != owner {
+                job.serverLine = (owner, Array("Server: \(versionString())\r\n".utf8))
             }
+            job.serverLine.unsafelyUnwrapped.bytes.withUnsafeBytes { connection.writeHead($0) }
+            let now = epochSeconds()
+            if job.dateLine.second != now {
+                var line = job.dateLine.bytes
+                job.dateLine.bytes = []
+                line.removeAll(keepingCapacity: true)
+                line.append(contentsOf: "Date: ".utf8)
+                HTTPDate.format(epochSeconds: now, into: &line)
+                line.append(13)
+                line.append(10)
+                job.dateLine = (now, line)
+            }
+            job.dateLine.bytes.withUnsafeBytes { connection.writeHead($0) }
             return
         }
         let context = connection.context
@@ -33,18 +47,29 @@ extension BaseHTTPRequestHandler {
         }
         connection.response.pendingStatus = code.code
         let owner = ObjectIdentifier(type(of: self))
-        // The context's cache is the reactor's.
-        if message == nil, connection.workerJob == nil, let cached = connection.context.statusLine,
-           cached.code == code.code, cached.owner == owner {
+        // The context's cache is the reactor's; a worker's job has its own.
+        if let job = connection.workerJob {
+            if message == nil, let cached = job.statusLine, cached.code == code.code, cached.owner == owner {
+                cached.bytes.withUnsafeBytes { connection.writeHead($0) }
+                return
+            }
+            let line = statusLine(code, message: message)
+            line.withUnsafeBytes { connection.writeHead($0) }
+            if message == nil { job.statusLine = (owner, code.code, line) }
+            return
+        }
+        if message == nil, let cached = connection.context.statusLine, cached.code == code.code, cached.owner == owner {
             cached.bytes.withUnsafeBytes { connection.writeHead($0) }
             return
         }
-        let phrase = message ?? responses[code.code]?.phrase ?? ""
-        let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
+        let line = statusLine(code, message: message)
         line.withUnsafeBytes { connection.writeHead($0) }
-        if message == nil && connection.workerJob == nil {
-            connection.context.statusLine = (owner, code.code, line)
-        }
+        if message == nil { connection.context.statusLine = (owner, code.code, line) }
+    }
+
+    private func statusLine(_ code: HTTPStatus, message: String?) -> [UInt8] {
+        let phrase = message ?? responses[code.code]?.phrase ?? ""
+        return Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
     }
 
     /// One header line. A name or value holding CR or LF is refused (logged and left out), so that

@@ -126,8 +126,6 @@ final class WorkerPool: @unchecked Sendable {
     /// A thread's life: take a job, run it, until the pool stops and the queue is empty.
     private func work() {
         nameCurrentThread("http-worker")
-        // Each thread has its own buffers: a `BufferPool` is used by one thread at a time.
-        let buffers = BufferPool(maxBuffers: 64)
         while true {
             let job = lock.withLock { () -> WorkItem? in
                 lock.wait { queueHead < queue.count || isStopping }
@@ -141,7 +139,7 @@ final class WorkerPool: @unchecked Sendable {
                 return job
             }
             guard let job else { return }
-            job.run(buffers: buffers)
+            job.run()
         }
     }
 }
@@ -149,8 +147,8 @@ final class WorkerPool: @unchecked Sendable {
 /// What a `WorkerPool` thread runs: a request's handler (`WorkerJob`) or an async handler's
 /// `blocking { }` closure (`BlockingWork`).
 class WorkItem: @unchecked Sendable {
-    /// Runs on a worker thread, with that thread's buffers.
-    func run(buffers: BufferPool) {}
+    /// Runs on a worker thread.
+    func run() {}
 }
 
 /// An async handler's `blocking { }`: runs `body` on a worker thread and resumes the task with
@@ -164,7 +162,7 @@ final class BlockingWork<Result: Sendable>: WorkItem, @unchecked Sendable {
         self.continuation = continuation
     }
 
-    override func run(buffers: BufferPool) {
+    override func run() {
         continuation.resume(with: Swift.Result { try body() })
     }
 }
