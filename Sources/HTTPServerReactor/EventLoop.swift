@@ -49,10 +49,18 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     private var isStopping = false
     private var isRunning = false
 
-    private let wakeFD: Int32
+    let wakeFD: Int32
     /// Set (on the loop thread) while `runningJobsInline` runs: a task enqueued then runs at once.
     var runsJobsInline = false
-    private let pending = Lock<[@Sendable () -> Void]>([])
+    /// What `execute` queued, in order (EventLoop+Execute.swift).
+    let posted = Lock<[PostedItem]>([])
+    /// The drained queue's storage, kept for the next drain (loop thread): taking the queue leaves
+    /// an array with capacity behind instead of one that the next post must allocate.
+    var spareBatch: [PostedItem] = []
+    /// True while `posted` is not empty (set and cleared under its lock).
+    let hasPosted = Atomic<Bool>(false)
+    /// `WakeState`: whether `execute` must write the eventfd.
+    let wakeState = Atomic<Int>(WakeState.awake)
     private let loopThread = Atomic<UInt>(0)
 
     var acceptors: [ObjectIdentifier: Acceptor] = [:]
@@ -273,9 +281,15 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
         }
         cachedNow = .now()
         while !isStopping {
+            // Dekker with `execute`: announce the sleep, then look at the queue. A post that this
+            // look misses sees `sleeping` and writes the eventfd; one that sees `awake` is drained
+            // below, before the next sleep.
+            wakeState.store(WakeState.sleeping, ordering: .sequentiallyConsistent)
+            let hasWork = hasPosted.load(ordering: .sequentiallyConsistent)
             let count = waitsInNanoseconds
-                ? creactor_epoll_wait_ns(epollFD, events, maxEvents, waitTimeoutNanoseconds())
-                : epoll_wait(epollFD, events, maxEvents, waitTimeout())
+                ? creactor_epoll_wait_ns(epollFD, events, maxEvents, hasWork ? 0 : waitTimeoutNanoseconds())
+                : epoll_wait(epollFD, events, maxEvents, hasWork ? 0 : waitTimeout())
+            wakeState.store(WakeState.awake, ordering: .sequentiallyConsistent)
             if count < 0 {
                 let error = creactor_errno()
                 if error == EINTR { continue }
@@ -287,6 +301,8 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
             }
             cachedNow = .now()
             dispatch(count: Int(count))
+            // Posted while the loop was awake (no eventfd write), or before the sleep.
+            if hasPosted.load(ordering: .sequentiallyConsistent) { drainPosted() }
             fireTimers()
         }
     }
@@ -324,42 +340,8 @@ public final class EventLoop: TimerScheduler, @unchecked Sendable {
     /// Ends `run()` after the current wake-up. Loop thread only; from elsewhere use `execute { loop.stop() }`.
     public func stop() { isStopping = true }
 
-    /// Runs `work` on the loop thread soon. Safe from any thread (eventfd wake-up): a loop sleeping
-    /// with no timers wakes at once. Work submitted before `run()` runs on its first wake-up.
-    public func execute(_ work: @escaping @Sendable () -> Void) {
-        let wasEmpty = pending.withLock { queue in
-            queue.append(work)
-            return queue.count == 1
-        }
-        // Only the first item needs a wake-up: the loop drains the whole queue after reading the eventfd.
-        if wasEmpty {
-            var one: UInt64 = 1
-            _ = try? systemCall("write") { CHTTPServerReactor.write(wakeFD, &one, 8) }
-        }
-    }
-
-    /// Reads the eventfd, then takes the queue: an item queued after the take re-signals the eventfd.
-    func drainPending() {
-        var counter: UInt64 = 0
-        _ = CHTTPServerReactor.read(wakeFD, &counter, 8)
-        let batch = pending.withLock { queue in
-            let batch = queue
-            queue = []
-            return batch
-        }
-        for work in batch { work() }
-    }
-
     /// True on the thread running `run()`.
     public var inLoopThread: Bool {
         loopThread.load(ordering: .acquiring) == UInt(pthread_self())
     }
-}
-
-/// The eventfd's handler. Unowned: the loop owns its table, so a strong reference would be a cycle.
-private final class WakeUpHandler: EventHandler {
-    unowned let loop: EventLoop
-    init(loop: EventLoop) { self.loop = loop }
-    func readable() { loop.drainPending() }
-    func writable() {}
 }

@@ -57,6 +57,13 @@ final class BufferPool {
         if shelves.chunks.count < maxBuffers { shelves.chunks.append(chunk) }
     }
 
+    /// Moves a spare chunk to `other` (a worker's job) when `other` has none: a worker's output is
+    /// freed into the reactor's pool once written, and comes back this way.
+    func lendChunk(to other: BufferPool) {
+        guard other.shelves.chunks.isEmpty, let chunk = shelves.chunks.popLast() else { return }
+        other.shelves.chunks.append(chunk)
+    }
+
     /// Returns `buffer`'s storage to the pool (or frees it when too large or too small) and leaves `buffer` empty
     /// without capacity.
     @inline(__always)  // so that the caller's access to `buffer` spans no call

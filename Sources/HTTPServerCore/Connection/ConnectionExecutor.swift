@@ -8,6 +8,9 @@ import HTTPServerReactor
 protocol ConnectionExecutor: TaskExecutor {
     /// Runs `work` on the connections' thread soon. Safe from any thread.
     func execute(_ work: @escaping @Sendable () -> Void)
+    /// Runs `work.runOnLoop()` on the connections' thread soon, without allocating. Safe from any
+    /// thread.
+    func execute(_ work: any EventLoopWork)
     /// Runs `body`, during which a task enqueued from this thread runs at once, up to its first
     /// suspension. The connections' thread only.
     func runningJobsInline<R>(_ body: () throws -> R) rethrows -> R
@@ -28,6 +31,10 @@ final class PostedWork: ConnectionExecutor, @unchecked Sendable {
             items.append(work)
             lock.broadcast()
         }
+    }
+
+    func execute(_ work: any EventLoopWork) {
+        execute { work.runOnLoop() }
     }
 
     /// Runs posted work on the calling thread until `isDone()` is true (checked after each item)

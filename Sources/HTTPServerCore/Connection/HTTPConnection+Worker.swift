@@ -20,8 +20,8 @@ extension HTTPConnection {
         guard !machine.isClosed else { return }
         if machine.request?.body != .buffered { startWorkerBody(handler) }
         if machine.handlerMovedToWorker() == .pauseReading { transport.pauseReading() }
-        let job = WorkerJob(connection: self, handler: handler, endsAfterCurrentRequest: endsAfterCurrentRequest,
-                            post: workers.post)
+        let job = workers.makeJob(connection: self, handler: handler, endsAfterCurrentRequest: endsAfterCurrentRequest,
+                                  buffers: pool)
         workerJob = job
         workers.submit(job)
     }

@@ -9,20 +9,20 @@ extension BaseHTTPRequestHandler {
     /// (`versionString()` is asked once per server and handler class).
     func writeServerAndDateLines() {
         guard let connection, !isHTTP09 else { return }
-        if connection.workerJob != nil {
-            // On a worker: the context's ready-made lines are the reactor's.
-            Array("Server: \(versionString())\r\nDate: \(dateTimeString())\r\n".utf8).withUnsafeBytes {
-                connection.writeHead($0)
-            }
+        let owner = ObjectIdentifier(type(of: self))
+        if let job = connection.workerJob {
+            // On a worker: the context's ready-made lines are the reactor's; the job has its own.
+            connection.writeHead(job.headLines.serverAndDate(second: epochSeconds(), owner: owner,
+                                                             serverLine: { self.versionString() }))
             return
         }
         let context = connection.context
-        let lines = context.headLines.serverAndDate(second: context.wallClock(), owner: ObjectIdentifier(type(of: self)),
+        let lines = context.headLines.serverAndDate(second: context.wallClock(), owner: owner,
                                                     serverLine: { self.versionString() })
         connection.writeHead(lines)
     }
 
-    /// The status line; the common ones come ready-made from the context.
+    /// The status line; the common ones come ready-made from the context (on a worker, its job).
     func writeStatusLine(_ code: HTTPStatus, message: String?) {
         guard let connection, !isHTTP09 else { return }
         if connection.response.headMark == nil {
@@ -30,18 +30,15 @@ extension BaseHTTPRequestHandler {
         }
         connection.response.pendingStatus = code.code
         let owner = ObjectIdentifier(type(of: self))
-        // The context's cache is the reactor's.
-        let onReactor = connection.workerJob == nil
-        if message == nil, onReactor, let line = connection.context.headLines.status(code: code.code, owner: owner) {
+        let lines = connection.workerJob?.headLines ?? connection.context.headLines
+        if message == nil, let line = lines.status(code: code.code, owner: owner) {
             connection.writeHead(line)
             return
         }
         let phrase = message ?? responses[code.code]?.phrase ?? ""
         let line = Array("\(protocolVersion) \(code.code) \(phrase)\r\n".utf8)
         line.withUnsafeBytes { connection.writeHead($0) }
-        if message == nil && onReactor {
-            connection.context.headLines.keepStatus(line, code: code.code, owner: owner)
-        }
+        if message == nil { lines.keepStatus(line, code: code.code, owner: owner) }
     }
 
     /// One header line. A name or value holding CR or LF is refused (logged and left out), so that

@@ -13,19 +13,39 @@ import Glibc
 final class HandlerWorkers {
     let pool: WorkerPool
     let queueLength: Int
-    /// Runs work on this reactor's thread (its `EventLoop.execute`, or a test's `PostedWork`): a
-    /// job posts back to the loop of its own connection.
-    let post: @Sendable (@escaping @Sendable () -> Void) -> Void
+    /// Runs work on this reactor's thread (its `EventLoop`, or a test's `PostedWork`): a job posts
+    /// back to the loop of its own connection.
+    let executor: any ConnectionExecutor
     /// Jobs submitted to the pool whose `workerFinished` has not run yet.
     private(set) var inFlight = 0
     /// Jobs not yet submitted: the pool's queue is full.
     private var waiting: [WorkerJob] = []
     private var waitingHead = 0
+    /// Jobs done with, for the next requests: a job (its condition lock, its buffers, its
+    /// ready-made lines) is made once, not per request (callgrind, `hello --threads 4`: 4 mallocs
+    /// per request less).
+    private var spareJobs: [WorkerJob] = []
 
-    init(pool: WorkerPool, queueLength: Int, post: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+    init(pool: WorkerPool, queueLength: Int, executor: any ConnectionExecutor) {
         self.pool = pool
         self.queueLength = max(0, queueLength)
-        self.post = post
+        self.executor = executor
+    }
+
+    /// A job for `handler`'s request on `connection`; `buffers` (the reactor's) lends it a chunk
+    /// for the output if it has none left.
+    func makeJob(connection: HTTPConnection, handler: BaseHTTPRequestHandler, endsAfterCurrentRequest: Bool,
+                 buffers: BufferPool) -> WorkerJob {
+        let job = spareJobs.popLast() ?? WorkerJob(executor: executor)
+        job.start(connection: connection, handler: handler, endsAfterCurrentRequest: endsAfterCurrentRequest)
+        buffers.lendChunk(to: job.buffers)
+        return job
+    }
+
+    /// Takes `job` back once its `workerFinished` has run.
+    func recycle(_ job: WorkerJob) {
+        job.recycle()
+        if spareJobs.count < pool.threadCount + queueLength { spareJobs.append(job) }
     }
 
     /// Jobs waiting for room in the pool's queue.

@@ -63,7 +63,7 @@ open class ThreadingHTTPServer: HTTPServer, @unchecked Sendable {
         for reactor in reactors {
             // The reactor's loop, or (in-memory transports) the test's `PostedWork`.
             let executor = reactor.context.executor
-            let workers = HandlerWorkers(pool: pool, queueLength: share, post: { work in executor.execute(work) })
+            let workers = HandlerWorkers(pool: pool, queueLength: share, executor: executor)
             reactor.context.workers = workers
             reactorWorkers.append(workers)
         }

@@ -28,6 +28,12 @@ final class ConditionLock: @unchecked Sendable {
         while !isDone() { pthread_cond_wait(condition, mutex) }
     }
 
+    /// Waits once (the lock held, inside `withLock`): until `broadcast()`, `signal()`, or a
+    /// spurious wake-up.
+    func waitOnce() {
+        pthread_cond_wait(condition, mutex)
+    }
+
     /// As `wait(until:)`, but gives up after `milliseconds`; returns `isDone()`.
     func wait(until isDone: () -> Bool, milliseconds: Int) -> Bool {
         var deadline = timespec()
@@ -46,7 +52,8 @@ final class ConditionLock: @unchecked Sendable {
         pthread_cond_broadcast(condition)
     }
 
-    /// Wakes one waiter; call inside `withLock`.
+    /// Wakes one waiter; call inside `withLock`, or after it where a waiter cannot have left
+    /// meanwhile.
     func signal() {
         pthread_cond_signal(condition)
     }
@@ -68,6 +75,11 @@ final class WorkerPool: @unchecked Sendable {
     private var isStopping = false
     private var threads: [pthread_t] = []
     private var isStarted = false
+    /// Threads waiting on the condition for a job.
+    private var idleThreads = 0
+    /// A thread has been signalled and has not taken the lock yet. While one is on its way nobody
+    /// signals another: it signals the next itself if it finds more jobs than it takes (`work()`).
+    private var isWaking = false
 
     init(threadCount: Int) {
         precondition(threadCount > 0, "a worker pool needs at least one thread")
@@ -75,19 +87,37 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Queues `job`; a free thread runs it.
+    ///
+    /// Hand-overs are batched, as Go's scheduler does with its spinning threads: a thread that
+    /// finishes a job takes the next without sleeping; an idle thread is signalled only when no
+    /// other is on its way; and a thread that was woken and takes a job signals the next if jobs
+    /// are still waiting. A burst of handlers that block thus still runs in parallel (one wake-up
+    /// after another), while jobs that running threads keep up with wake nobody. Measured with
+    /// `bench-server hello --threads 64` (server on one core, `wrk -c64` on the other): 5.5 futex
+    /// calls and 4.1 context switches per request when every job signalled (under the lock),
+    /// 2.6 and 1.6 with one signal per queued job (after the unlock), 1.1 and 0.7 this way.
     func submit(_ job: WorkItem) {
-        let startsThreads = lock.withLock { () -> Bool in
+        let (wakes, startsThreads) = lock.withLock { () -> (Bool, Bool) in
             queue.append(job)
-            // One job, one thread: waking every idle thread (64 by default) for it would cost
-            // each a wake-up and a turn at the lock.
-            lock.signal()
-            guard !isStarted && !isStopping else { return false }
+            let wakes = wakeOneIfNeeded()
+            guard !isStarted && !isStopping else { return (wakes, false) }
             isStarted = true
-            return true
+            return (wakes, true)
         }
+        // After the unlock, so that the thread woken does not wait for the lock. It cannot have
+        // left its wait meanwhile: it was counted idle, and only a wake-up ends the wait.
+        if wakes { lock.signal() }
         if startsThreads {
             for _ in 0..<threadCount { startThread() }
         }
+    }
+
+    /// Under `lock`: whether to signal an idle thread (after the unlock) for the jobs queued.
+    /// Invariant: jobs queued and a thread idle means one is on its way.
+    private func wakeOneIfNeeded() -> Bool {
+        guard queueHead < queue.count, idleThreads > 0, !isWaking else { return false }
+        isWaking = true
+        return true
     }
 
     /// Jobs queued and not yet taken by a thread.
@@ -126,22 +156,31 @@ final class WorkerPool: @unchecked Sendable {
     /// A thread's life: take a job, run it, until the pool stops and the queue is empty.
     private func work() {
         nameCurrentThread("http-worker")
-        // Each thread has its own buffers: a `BufferPool` is used by one thread at a time.
-        let buffers = BufferPool(maxBuffers: 64)
         while true {
-            let job = lock.withLock { () -> WorkItem? in
-                lock.wait { queueHead < queue.count || isStopping }
-                guard queueHead < queue.count else { return nil }
+            let (job, wakes) = lock.withLock { () -> (WorkItem?, Bool) in
+                var wasWoken = false
+                while queueHead == queue.count && !isStopping {
+                    idleThreads += 1
+                    lock.waitOnce()
+                    idleThreads -= 1
+                    // The thread signalled (or one woken spuriously, which then acts for it).
+                    isWaking = false
+                    wasWoken = true
+                }
+                guard queueHead < queue.count else { return (nil, false) }
                 let job = queue[queueHead]
                 queueHead += 1
                 if queueHead == queue.count {
                     queue.removeAll(keepingCapacity: true)
                     queueHead = 0
                 }
-                return job
+                // Woken for a job and more are waiting: the next thread, as this job may block.
+                // (A thread going on from its last job leaves that to the one on its way.)
+                return (job, wasWoken && wakeOneIfNeeded())
             }
+            if wakes { lock.signal() }
             guard let job else { return }
-            job.run(buffers: buffers)
+            job.run()
         }
     }
 }
@@ -149,8 +188,8 @@ final class WorkerPool: @unchecked Sendable {
 /// What a `WorkerPool` thread runs: a request's handler (`WorkerJob`) or an async handler's
 /// `blocking { }` closure (`BlockingWork`).
 class WorkItem: @unchecked Sendable {
-    /// Runs on a worker thread, with that thread's buffers.
-    func run(buffers: BufferPool) {}
+    /// Runs on a worker thread.
+    func run() {}
 }
 
 /// An async handler's `blocking { }`: runs `body` on a worker thread and resumes the task with
@@ -164,7 +203,7 @@ final class BlockingWork<Result: Sendable>: WorkItem, @unchecked Sendable {
         self.continuation = continuation
     }
 
-    override func run(buffers: BufferPool) {
+    override func run() {
         continuation.resume(with: Swift.Result { try body() })
     }
 }
