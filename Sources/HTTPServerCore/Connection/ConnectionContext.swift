@@ -66,6 +66,12 @@ final class ConnectionContext {
     private var sweepTimer: Timer?
     /// How long an idle connection may keep its exchange, at most.
     static let parkingTime: Duration = .milliseconds(100)
+    /// How many idle connections may keep their exchange at once: enough for the busy ones of a
+    /// loaded server, few enough that 10,000 connections going idle together (after one request
+    /// each) do not hold 10,000 exchanges until the sweep (RSS per idle connection 494 → NNN B).
+    static let maxParked = 256
+
+    var hasRoomToPark: Bool { parked.count < Self.maxParked }
 
     /// `connection` is idle with an exchange: it gives it back at the next sweep if still idle.
     func park(_ connection: HTTPConnection) {

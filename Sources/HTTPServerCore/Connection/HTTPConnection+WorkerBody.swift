@@ -86,8 +86,9 @@ extension HTTPConnection {
         var result: [UInt8] = []
         while result.count < limit {
             let (more, resumesReactor) = body.take(upTo: limit - result.count, stopsAtNewline: stopsAtNewline, into: &result)
-            if resumesReactor, let job = workerJob, let post = context.workers?.post {
-                post { job.connection.workerBodyConsumed(job) }
+            // Posted before the job's end (same worker, same queue): the job still has its request.
+            if resumesReactor, let job = workerJob, let executor = context.workers?.executor {
+                executor.execute { [job] in job.connection.workerBodyConsumed(job) }
             }
             if !more { break }
         }

@@ -126,7 +126,11 @@ final class HTTPConnection: TransportDelegate {
     // callgrind: −425 instructions per keep-alive request (7,800 → 7,376: a pool round trip per request)
     func releaseExchangeIfIdle() {
         guard parkIndex < 0, exchangeStorage != nil, machine.isBetweenRequests else { return }
-        context.park(self)
+        if context.hasRoomToPark {
+            context.park(self)
+        } else {
+            giveBackIdleExchange()  // a crowd going idle at once holds no more exchanges than before
+        }
     }
 
     /// The context's sweep: the exchange goes back to the pool if the connection is still idle.

@@ -81,6 +81,7 @@ final class WorkerJob: WorkItem, EventLoopWork, @unchecked Sendable {
         defersResponse = false
         aborts = false
         stream = nil
+        clientCloseWatcher = nil
         logLines.removeAll(keepingCapacity: true)
         reactorHoldsOutput = false
         phase = .handlerRuns
