@@ -37,6 +37,8 @@ final class Exchange {
     var asyncRun: AsyncRequestRun?
     /// The handler's `ResponseStream`, while its response is open (HTTPConnection+Stream.swift).
     var stream: ResponseStream?
+    /// `ThreadingHTTPServer`: the streamed body of the request on a worker (`HTTPConnection.workerBody`).
+    var workerBody: WorkerBodyBuffer?
 
     // The handler's view of the request (`BaseHTTPRequestHandler`'s attributes), built on demand.
     var requestline: String?
@@ -100,6 +102,7 @@ final class Exchange {
         if clientCloseWatcher != nil { clientCloseWatcher = nil }
         if asyncRun != nil { asyncRun = nil }
         if stream != nil { stream = nil }
+        if workerBody != nil { workerBody = nil }
     }
 
     /// Streaming: hands body bytes to the handler (kept until it sets `onData`).

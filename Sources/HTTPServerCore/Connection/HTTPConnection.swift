@@ -41,7 +41,11 @@ final class HTTPConnection: TransportDelegate {
     var parkIndex: Int32 = -1
     /// The streamed body of the request on a worker, while it runs (HTTPConnection+WorkerBody.swift).
     /// Set and cleared on the reactor, with `workerJob`; the buffer itself is shared, under its lock.
-    var workerBody: WorkerBodyBuffer?
+    /// Kept in the exchange: an idle connection holds nothing for it.
+    var workerBody: WorkerBodyBuffer? {
+        get { exchangeStorage?.workerBody }
+        set { exchangeStorage?.workerBody = newValue }
+    }
 
     init(transport: Transport, context: ConnectionContext, peer: SocketAddress?) {
         self.transport = transport
